@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dev.h — PC device models. A device sees only emu/emu.h: it registers PIO/MMIO regions with
+ * emu_io_register() and raises interrupts with emu_vm_set_irq(); it never sees a backend.
+ * Each *_create returns 0 or -errno; the device lives until emu_vm_destroy (which calls the
+ * matching *_destroy in reverse order).
+ */
+#ifndef VMSCOPE_EMU_DEV_H
+#define VMSCOPE_EMU_DEV_H
+
+#include "emu/emu.h"
+
+struct emu_serial;
+struct emu_pic;
+struct emu_pit;
+struct emu_rtc;
+struct emu_debug_exit;
+
+/* 8250/16550A UART: tx to out_fd (or nowhere when -1), rx from in_fd when it is a tty/pipe. */
+EMU_MUST_CHECK int emu_serial_create(struct emu_vm *vm, uint16_t base, unsigned irq, int out_fd, int in_fd,
+				     struct emu_serial **out);
+void emu_serial_destroy(struct emu_serial *s);
+
+/* isa-debug-exit: a write of V ends the guest with status (V << 1) | 1, as QEMU's device does. */
+EMU_MUST_CHECK int emu_debug_exit_create(struct emu_vm *vm, uint16_t base, unsigned size, struct emu_debug_exit **out);
+void emu_debug_exit_destroy(struct emu_debug_exit *d);
+
+/* Two cascaded 8259A PICs at 0x20/0xa0 (+ ELCR 0x4d0); registers itself as the intr controller. */
+EMU_MUST_CHECK int emu_pic_create(struct emu_vm *vm, struct emu_pic **out);
+void emu_pic_destroy(struct emu_pic *p);
+
+/* 8254 PIT at 0x40-0x43 (+ port 0x61 speaker gate); channel 0 drives IRQ 0 from the host clock. */
+EMU_MUST_CHECK int emu_pit_create(struct emu_vm *vm, struct emu_pit **out);
+void emu_pit_destroy(struct emu_pit *p);
+
+/* MC146818 CMOS RTC at 0x70/0x71, time from the host clock. */
+EMU_MUST_CHECK int emu_rtc_create(struct emu_vm *vm, struct emu_rtc **out);
+void emu_rtc_destroy(struct emu_rtc *r);
+
+#endif

@@ -126,6 +126,14 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory check-headers
 	$(Q)B=$(B) tests/run-tests $(UNIT_TESTS) $(INTEG_TESTS)
 
+# The unit tests (and SAN_TESTS, integration tests cheap enough) under ASan+UBSan: make SANITIZE=1 check-sanitize
+SAN_TESTS :=
+.PHONY: check-sanitize
+check-sanitize: deps
+	$(Q)$(MAKE) --no-print-directory $(UNIT_TESTS) $(SAN_TESTS) $(PROGRAMS) $(CHECK_DEPS)
+	$(Q)B=$(B) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    tests/run-tests $(UNIT_TESTS) $(SAN_TESTS)
+
 # Every public header compiles on its own.
 HEADERS_TO_CHECK = $(filter-out %-local.h,$(wildcard */*.h emu/*/*.h))
 check-headers: | $(GEN_HEADERS)

@@ -60,6 +60,8 @@ DEB_PKGS    :=   # Debian packages the build and the tests need
 CHECK_DEPS  :=   # extra things make check builds first (guests, fixtures)
 GEN_HEADERS :=   # generated headers every object may include
 CLEAN_EXTRA :=
+SAN_TESTS   :=   # integration tests also run under SANITIZE=1 check-sanitize
+BENCH_DEPS  :=
 
 DEB_PKGS += build-essential libcmocka-dev qemu-system-x86 gdb mandoc python3 tmux
 
@@ -127,7 +129,7 @@ check: deps
 	$(Q)B=$(B) tests/run-tests $(UNIT_TESTS) $(INTEG_TESTS)
 
 # The unit tests (and SAN_TESTS, integration tests cheap enough) under ASan+UBSan: make SANITIZE=1 check-sanitize
-SAN_TESTS :=
+
 .PHONY: check-sanitize
 check-sanitize: deps
 	$(Q)$(MAKE) --no-print-directory $(UNIT_TESTS) $(SAN_TESTS) $(PROGRAMS) $(CHECK_DEPS)

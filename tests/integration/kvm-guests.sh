@@ -39,9 +39,18 @@ check_row() {
 	fi
 }
 
+# Guests that need a device model vmscope may not have yet (emu/dev grows): skip, saying so.
+missing_device() {
+	case $1 in
+	demo) nm "$B/libemu.a" 2>/dev/null | grep -q ' T emu_rtc_create$' || echo "the CMOS RTC model (emu_rtc_create) is not built yet" ;;
+	esac
+}
+
 while IFS=$'\t' read -r name append status expected; do
 	case $name in ''|'#'*) continue ;; esac
 	label="kvm: $name $append"
+	dev=$(missing_device "$name")
+	if [ -n "$dev" ]; then tap_skip "$label" "$dev"; continue; fi
 	if msg=$(check_row "$name" "$append" "$status" "$expected"); then
 		tap_ok "$label"; passed=$((passed + 1))
 	else

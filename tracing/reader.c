@@ -416,3 +416,12 @@ int trace_reader_format(const struct trace_reader *r, const struct trace_record 
 		return -EINVAL;
 	return trace_format(buf, len, d->fmt, d->nargs, d->arg_types, rec->vals, rec->strs);
 }
+
+int trace_reader_seek(struct trace_reader *r, uint64_t offset)
+{
+	if (offset < r->records_off || offset > r->size || (offset & 7) != (r->records_off & 7))
+		return -EINVAL;
+	r->err = TRACE_FERR_NONE;
+	r->pos = offset;
+	return 0;
+}

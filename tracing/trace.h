@@ -201,6 +201,8 @@ const struct trace_event_desc *trace_reader_event(const struct trace_reader *r, 
  * reader and stay valid until the next call. */
 TRACE_MUST_CHECK int trace_reader_next(struct trace_reader *r, struct trace_record *rec);
 const char *trace_reader_message(const struct trace_reader *r);
+/* Continue reading at a record offset an earlier trace_reader_next returned (-EINVAL otherwise). */
+TRACE_MUST_CHECK int trace_reader_seek(struct trace_reader *r, uint64_t offset);
 /* Formats a record's arguments with its event's format. */
 int trace_reader_format(const struct trace_reader *r, const struct trace_record *rec, char *buf, size_t len);
 /* Index of the argument named name in event id, or -1. */

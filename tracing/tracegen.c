@@ -156,6 +156,10 @@ static int gen_parse_arg(const char *s, size_t len, struct gen_arg *a, const cha
 		t--;
 	type[t] = '\0';
 	a->type = gen_find_type(type);
+	if (!type[0]) {
+		gen_error(file, line, "argument '%s' has no type or no name", a->name);
+		return -1;
+	}
 	if (!a->type) {
 		gen_error(file, line, "unknown type '%s' for argument '%s' (use stdint types, bool, int, unsigned, size_t or const char *)",
 			  type, a->name);

@@ -83,7 +83,8 @@ static int vmtrace_open_map(struct vmtrace_symtab *st, const char *path)
 		st->syms[st->n++] = (struct vmtrace_sym){ addr, strdup(name) };
 	}
 	fclose(f);
-	qsort(st->syms, st->n, sizeof(*st->syms), vmtrace_sym_cmp);
+	if (st->n)
+		qsort(st->syms, st->n, sizeof(*st->syms), vmtrace_sym_cmp);
 	return 0;
 }
 

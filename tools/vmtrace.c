@@ -135,7 +135,8 @@ int vmtrace_load(const char *path, const struct vmtrace_filter *f, struct vmtrac
 		fprintf(stderr, "vmtrace: %s: %s\n", path, rc == -ENOMEM ? "out of memory" : trace_reader_message(vf->r));
 		vf->damaged = true;
 	}
-	qsort(vf->refs, vf->n, sizeof(*vf->refs), vmtrace_ref_cmp);
+	if (vf->n)
+		qsort(vf->refs, vf->n, sizeof(*vf->refs), vmtrace_ref_cmp);
 	return 0;
 }
 
@@ -323,7 +324,8 @@ static void vmtrace_stats_print(FILE *out, struct vmtrace_file *vf, struct vmtra
 		struct vmtrace_evstat *s = &st[id];
 		if (!s->count)
 			continue;
-		qsort(s->deltas, s->nd, sizeof(*s->deltas), vmtrace_u64_cmp);
+		if (s->nd)
+			qsort(s->deltas, s->nd, sizeof(*s->deltas), vmtrace_u64_cmp);
 		fprintf(out, "%-24s %10llu %12.1f", vmtrace_event_name(vf, id), (unsigned long long)s->count,
 			secs > 0 ? (double)s->count / secs : 0.0);
 		if (s->nd) {

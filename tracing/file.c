@@ -36,7 +36,8 @@ size_t trace_record_encode(uint8_t *out, size_t cap, unsigned id, unsigned vcpu,
 			size_t n = s ? strnlen(s, TRACE_STR_MAX) : 0;
 			if (pos + trace_align8(n) > cap)
 				n = 0;
-			memcpy(out + pos, s, n);
+			if (n)
+				memcpy(out + pos, s, n);
 			memset(out + pos + n, 0, trace_align8(n) - n);
 			pos += trace_align8(n);
 			v = n;

@@ -72,6 +72,7 @@ struct emu_vcpu {
 	atomic_uint request;	/* enum emu_vcpu_request bits */
 	bool stepping;		/* single-step one instruction (emu_vm_resume) */
 	bool parked;		/* protected by vm->lock */
+	bool wait_for_sipi;	/* an AP with no interrupt controller that could start it: never runs */
 	atomic_uint_fast64_t exits[EMU_NR_EXIT_REASONS];
 };
 

@@ -212,6 +212,17 @@ static bool vcpu_handle_requests(struct emu_vcpu *vcpu)
 	return false;
 }
 
+/* An AP nobody can start (no in-kernel LAPIC to deliver INIT/SIPI): sleep until asked. */
+static void vcpu_sleep(struct emu_vcpu *vcpu)
+{
+	struct emu_vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->ended && !emu_vcpu_has_request(vcpu))
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+}
+
 /* HLT without an in-kernel irqchip: sleep until an interrupt is pending or someone asks. */
 static bool vcpu_halt(struct emu_vcpu *vcpu)
 {
@@ -288,6 +299,10 @@ static void *vcpu_thread(void *arg)
 
 		if (vcpu_handle_requests(vcpu))
 			break;
+		if (vcpu->wait_for_sipi) {
+			vcpu_sleep(vcpu);
+			continue;
+		}
 		memset(&ex, 0, sizeof(ex));
 		err = vm->ops->vcpu_run(vcpu, &ex);
 		if (err) {
@@ -322,6 +337,7 @@ int emu_vcpus_create(struct emu_vm *vm)
 			return -ENOMEM;
 		vcpu->vm = vm;
 		vcpu->index = i;
+		vcpu->wait_for_sipi = i > 0 && !(vm->ops->has_irqchip && vm->ops->has_irqchip(vm));
 		atomic_init(&vcpu->request, EMU_REQ_DEBUG);
 		vm->vcpus[vm->nr_vcpus++] = vcpu;
 		err = vm->ops->vcpu_init(vcpu);

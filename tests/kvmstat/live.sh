@@ -70,15 +70,17 @@ tp_qemu() {
 	else tap_fail "tracepoints-qemu-kvm_pio" "kvm_pio ${n:-none} < $N: $(cat "$tmp/tp.out" "$tmp/tp.err")"; fi
 }
 
+# vmscope: the process stops itself before exec (same pid), kvmstat attaches, then SIGCONT;
+# the vCPU threads vmscope creates afterwards are counted through perf inheritance.
 tp_vmscope() {
-	local out=$tmp/vs.serial
-	$B/vmscope --accel kvm -S --kernel "$GUEST" --append "iters=$N" --qmp "unix:$tmp/vs.sock" --serial "file:$out" \
-		--name kvmstat-live 2>"$tmp/vs.err" &
+	sh -c 'kill -STOP $$; exec "$@"' sh $B/vmscope --accel kvm --kernel "$GUEST" --append "iters=$N" --qmp none \
+		--serial "file:$tmp/vs.serial" --name kvmstat-live 2>"$tmp/vs.err" &
 	local vp=$!; pids+=($vp)
+	for _ in $(seq 200); do [ "$(awk '{ print $3 }' /proc/$vp/stat 2>/dev/null)" = T ] && break; sleep 0.01; done
 	"$K" -1 -t -p $vp -s 25 -f '^kvm_pio$' >"$tmp/vt.out" 2>"$tmp/vt.err" &
 	local kp=$!
 	wait_for "$tmp/vt.err" "reading tracepoints"
-	qmp "$tmp/vs.sock" '{"execute": "cont"}' >/dev/null
+	kill -CONT $vp
 	wait $vp; wait $kp
 	local n; n=$(awk '$1 == "kvm_pio" { print $2 }' "$tmp/vt.out")
 	if [ "${n:-0}" -ge $N ]; then tap_ok "tracepoints-vmscope-kvm_pio ($n >= $N)"
@@ -107,15 +109,21 @@ qmp_qemu() {
 # ---- vmscope's own counters through its QMP socket, exactly, under each backend ----
 qmp_vmscope() {
 	local accel=$1 sock=$tmp/v-$1.sock out=$tmp/v-$1.serial
+	# --no-shutdown: the socket stays up after the guest's debug-exit, like QEMU's -no-shutdown
 	$B/vmscope --accel "$accel" --kernel "$GUEST" --append "iters=$N" --qmp "unix:$sock" --serial "file:$out" \
-		--no-exit-device 2>"$tmp/v-$accel.err" &
+		--no-shutdown 2>"$tmp/v-$accel.err" &
 	local vp=$!; pids+=($vp)
-	if ! wait_for "$out" "writes of"; then tap_fail "qmp-vmscope-$accel" "guest did not finish: $(cat "$tmp/v-$accel.err")"; return; fi
+	if ! wait_for "$out" "writes of"; then tap_fail "qmp-vmscope-$accel-exact" "guest did not finish: $(cat "$tmp/v-$accel.err")"; return; fi
+	for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.01; done
+	local state; state=$(qmp "$sock" '{"execute": "query-status"}')
 	"$K" --qmp "$sock" -1 -i -s 0.1 -f 'vmscope' >"$tmp/v-$accel.out" 2>"$tmp/v-$accel.k.err"
-	local n; n=$(awk '$1 == "vmscope.pio.port_0x80" { print $2 }' "$tmp/v-$accel.out")
+	local n; n=$(awk '$1 == "vmscope.pio_unassigned_writes" { print $2 }' "$tmp/v-$accel.out")
 	if [ "${n:-0}" = $N ]; then tap_ok "qmp-vmscope-$accel-exact ($n == $N)"
-	else tap_fail "qmp-vmscope-$accel-exact" "pio port 0x80: ${n:-none} != $N: $(cat "$tmp/v-$accel.out" "$tmp/v-$accel.k.err")"; fi
-	kill $vp 2>/dev/null; wait $vp 2>/dev/null
+	else tap_fail "qmp-vmscope-$accel-exact" "port writes ${n:-none} != $N: $(cat "$tmp/v-$accel.out" "$tmp/v-$accel.k.err")"; fi
+	case $state in *'"shutdown"'*) tap_ok "qmp-vmscope-$accel-no-shutdown";; *) tap_fail "qmp-vmscope-$accel-no-shutdown" "$state";; esac
+	qmp "$sock" '{"execute": "quit"}' >/dev/null
+	wait $vp
+	if [ ! -e "$sock" ]; then tap_ok "qmp-vmscope-$accel-socket-removed"; else tap_fail "qmp-vmscope-$accel-socket-removed" "$sock left behind"; fi
 }
 
 if why=$(qemu_usable); then
@@ -128,7 +136,7 @@ fi
 if [ -x $B/vmscope ] && $B/vmscope --help 2>&1 | grep -q -- '--qmp'; then
 	if why=$(tracefs_ok); then tp_vmscope; else tap_skip "tracepoints-vmscope-kvm_pio" "tracepoints unavailable: $why"; fi
 	qmp_vmscope kvm
-	if $B/vmscope --help 2>&1 | grep -q interp; then qmp_vmscope interp; else tap_skip "qmp-vmscope-interp-exact" "vmscope has no interpreter backend yet"; fi
+	if $B/vmscope --help 2>&1 | grep -q interp; then qmp_vmscope interp; else tap_skip "qmp-vmscope-interp-exact" "vmscope has no interpreter backend yet (--accel interp)"; fi
 else
 	tap_skip "tracepoints-vmscope-kvm_pio" "vmscope with --qmp not built yet"
 	tap_skip "qmp-vmscope-exact" "vmscope with --qmp not built yet"

@@ -18,7 +18,7 @@ BARE=$B/bench/kvm_bare_loop
 
 # Iterations (small, big) per accelerator class: enough that the big run dominates start-up.
 declare -A N_SMALL=([kvm]=5000 [tcg]=200000 [interp]=20000)
-declare -A N_BIG=([kvm]=50000 [tcg]=2000000 [interp]=400000)
+declare -A N_BIG=([kvm]=100000 [tcg]=2000000 [interp]=400000)
 
 qemu_common=(-m 64 -nodefaults -no-user-config -display none -serial stdio -no-reboot
 	     -device isa-debug-exit,iobase=0xf4,iosize=0x04)
@@ -79,25 +79,12 @@ fmt_rate() { awk -v r="$1" 'BEGIN {if (r == "nan") print "-"; else printf "%\047
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "nan" || b == "nan" || b == 0) print "-"; else printf "%.2fx", a / b}'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "nan" || b == "nan" || b == 0) print "-"; else printf "%.1f%%", 100 * a / b}'; }
 
-# Median exits/s of RUNS differential pairs; "fail:..." on a failed run.
-exit_rate() {
-	local runner=$1 guest=$2 class=$3 ns=${N_SMALL[$3]} nb=${N_BIG[$3]} rates=() ts tb
-	for ((i = 0; i < RUNS; i++)); do
-		ts=$(time_run "$runner" "$guest" "iters=$ns"); [[ $ts == fail* ]] && { echo "$ts"; return; }
-		tb=$(time_run "$runner" "$guest" "iters=$nb"); [[ $tb == fail* ]] && { echo "$tb"; return; }
-		rates+=("$(awk -v n=$((nb - ns)) -v t=$((tb - ts)) 'BEGIN {print (t > 0 ? n / (t / 1e6) : "nan")}')")
-	done
-	printf '%s\n' "${rates[@]}" | median
-}
-
-hello_ms() {
-	local runner=$1 times=() t
-	for ((i = 0; i < HELLO_RUNS; i++)); do
-		t=$(time_run "$runner" hello "")
-		[[ $t == fail* ]] && { echo "$t"; return; }
-		times+=("$t")
-	done
-	printf '%s\n' "${times[@]}" | median | awk '{printf "%.1f", $1 / 1000}'
+# One differential pair: exits/s, or "fail:STATUS".
+exit_rate_once() {
+	local runner=$1 guest=$2 class=$3 ns=${N_SMALL[$3]} nb=${N_BIG[$3]} ts tb
+	ts=$(time_run "$runner" "$guest" "iters=$ns"); [[ $ts == fail* ]] && { echo "$ts"; return; }
+	tb=$(time_run "$runner" "$guest" "iters=$nb"); [[ $tb == fail* ]] && { echo "$tb"; return; }
+	awk -v n=$((nb - ns)) -v t=$((tb - ts)) 'BEGIN {print (t > 0 ? n / (t / 1e6) : "nan")}'
 }
 
 # -cpu host fails on some hosts (QEMU 7.2 asserts on MSR 0x10a under the PVM host): first that works.
@@ -115,43 +102,74 @@ probe_qemu_cpu() {
 	echo "qemu kvm: no -cpu option works here"
 }
 
-declare -A RESULT
+declare -A RESULT WHY
+# Measures every configuration first, then prints, so each row can be compared with any other.
 bench_exits() {
-	local guest=$1 line name class runner rows why r ref bare
+	local guest=$1 line name class runner rows why r ref bare i
+	declare -A rates=()
+	# Round-robin over the configurations, so drift on a shared machine hits them all alike.
+	for ((i = 0; i < RUNS; i++)); do
+		for line in "${configs[@]}"; do
+			IFS='|' read -r name class runner rows <<<"$line"
+			[[ $rows == *exits* ]] || continue
+			if ((i == 0)); then
+				why=$(unavailable "$name" "$class")
+				[ -n "$why" ] && WHY[$guest/$name]=$why
+			fi
+			[ -n "${WHY[$guest/$name]:-}" ] && continue
+			r=$(exit_rate_once "$runner" "$guest" "$class")
+			if [[ $r == fail* ]]; then WHY[$guest/$name]="failed (exit status ${r#fail:})"; continue; fi
+			rates[$name]+="$r "
+		done
+	done
+	for line in "${configs[@]}"; do
+		IFS='|' read -r name class runner rows <<<"$line"
+		RESULT[$guest/$name]=nan
+		[ -n "${rates[$name]:-}" ] && [ -z "${WHY[$guest/$name]:-}" ] && \
+			RESULT[$guest/$name]=$(printf '%s\n' ${rates[$name]} | median)
+	done
 	echo
 	echo "== $guest: exits per second (median of $RUNS differential runs; kvm ${N_SMALL[kvm]}/${N_BIG[kvm]}," \
 	     "tcg ${N_SMALL[tcg]}/${N_BIG[tcg]}, interp ${N_SMALL[interp]}/${N_BIG[interp]} iterations, CPL0)"
 	printf '  %-34s %14s %16s %10s\n' configuration "exits/s" "vs qemu kvm pc" "vs bare"
+	ref=${RESULT[$guest/qemu kvm -M pc -bios qboot]}
 	for line in "${configs[@]}"; do
 		IFS='|' read -r name class runner rows <<<"$line"
 		[[ $rows == *exits* ]] || continue
-		why=$(unavailable "$name" "$class")
-		if [ -n "$why" ]; then RESULT[$guest/$name]=nan; printf '  %-34s %s\n' "$name" "$why"; continue; fi
-		r=$(exit_rate "$runner" "$guest" "$class")
-		[[ $r == fail* ]] && { RESULT[$guest/$name]=nan; printf '  %-34s failed (exit status %s)\n' "$name" "${r#fail:}"; continue; }
-		RESULT[$guest/$name]=$r
-		ref=${RESULT[$guest/qemu kvm -M pc -bios qboot]:-nan}
-		bare=${RESULT[$guest/bare KVM_RUN loop]:-nan}
+		if [ -n "${WHY[$guest/$name]:-}" ]; then printf '  %-34s %s\n' "$name" "${WHY[$guest/$name]}"; continue; fi
+		r=${RESULT[$guest/$name]}
+		bare=${RESULT[$guest/bare KVM_RUN loop]}
 		[ "$class" = kvm ] || bare=nan		# the bare loop is the limit for KVM only
 		printf '  %-34s %14s %16s %10s\n' "$name" "$(fmt_rate "$r")" "$(ratio "$r" "$ref")" "$(pct "$r" "$bare")"
 	done
 }
 
 bench_hello() {
-	local line name class runner rows why ms best=nan
+	local line name class runner rows why t i best=nan
+	declare -A times=() hwhy=() HELLO=()
+	for ((i = 0; i < HELLO_RUNS; i++)); do		# round-robin, as for the exits
+		for line in "${configs[@]}"; do
+			IFS='|' read -r name class runner rows <<<"$line"
+			[[ $rows == *hello* ]] || continue
+			if ((i == 0)); then
+				why=$(unavailable "$name" "$class")
+				[ -n "$why" ] && hwhy[$name]=$why
+			fi
+			[ -n "${hwhy[$name]:-}" ] && continue
+			t=$(time_run "$runner" hello "")
+			if [[ $t == fail* ]]; then hwhy[$name]="failed (exit status ${t#fail:})"; continue; fi
+			times[$name]+="$t "
+		done
+	done
 	echo
 	echo "== hello: process start to exit, ms (median of $HELLO_RUNS runs)"
-	declare -A HELLO
 	for line in "${configs[@]}"; do
 		IFS='|' read -r name class runner rows <<<"$line"
 		[[ $rows == *hello* ]] || continue
-		why=$(unavailable "$name" "$class")
-		if [ -n "$why" ]; then printf '  %-34s %s\n' "$name" "$why"; continue; fi
-		ms=$(hello_ms "$runner")
-		[[ $ms == fail* ]] && { printf '  %-34s failed (exit status %s)\n' "$name" "${ms#fail:}"; continue; }
-		HELLO[$name]=$ms
-		[[ $name == qemu* ]] && best=$(awk -v a="$best" -v b="$ms" 'BEGIN {print (a == "nan" || b < a) ? b : a}')
-		printf '  %-34s %10s ms\n' "$name" "$ms"
+		if [ -n "${hwhy[$name]:-}" ]; then printf '  %-34s %s\n' "$name" "${hwhy[$name]}"; continue; fi
+		HELLO[$name]=$(printf '%s\n' ${times[$name]} | median | awk '{printf "%.1f", $1 / 1000}')
+		[[ $name == qemu* ]] && best=$(awk -v a="$best" -v b="${HELLO[$name]}" 'BEGIN {print (a == "nan" || b < a) ? b : a}')
+		printf '  %-34s %10s ms\n' "$name" "${HELLO[$name]}"
 	done
 	for name in "vmscope --accel kvm" "vmscope --accel interp"; do
 		[ -n "${HELLO[$name]:-}" ] || continue

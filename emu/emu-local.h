@@ -68,6 +68,7 @@ struct emu_vcpu {
 	unsigned index;
 	pthread_t thread;
 	bool thread_started;
+	bool thread_alive;	/* under vm->lock: kicks go only to a live thread */
 	void *accel_data;
 	atomic_uint request;	/* enum emu_vcpu_request bits */
 	bool stepping;		/* single-step one instruction (emu_vm_resume) */

@@ -20,9 +20,10 @@
 
 #define EMU_RFLAGS_IF (1u << 9)
 
+/* vm->lock held: the thread cannot exit meanwhile. */
 static void vcpu_kick(struct emu_vcpu *vcpu)
 {
-	if (vcpu->vm->ops->kick)
+	if (vcpu->thread_alive && vcpu->vm->ops->kick)
 		vcpu->vm->ops->kick(vcpu);
 }
 
@@ -316,6 +317,7 @@ static void *vcpu_thread(void *arg)
 			break;
 	}
 	pthread_mutex_lock(&vm->lock);
+	vcpu->thread_alive = false;
 	vm->nr_running_threads--;
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
@@ -389,6 +391,7 @@ int emu_vm_start(struct emu_vm *vm)
 		err = -pthread_create(&vm->vcpus[i]->thread, NULL, vcpu_thread, vm->vcpus[i]);
 		if (!err) {
 			vm->vcpus[i]->thread_started = true;
+			vm->vcpus[i]->thread_alive = true;
 			vm->nr_running_threads++;
 		}
 	}

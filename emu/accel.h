@@ -85,6 +85,8 @@ struct accel_ops {
 
 	/* Backend counters appended to emu_vm_stats (may be NULL). */
 	int (*stats)(struct emu_vm *vm, struct emu_stat *out, int max);
+	/* A new KVM binary-statistics fd (KVM_GET_STATS_FD) of the VM (vcpu < 0) or a vCPU; may be NULL. */
+	int (*stats_fd)(struct emu_vm *vm, int vcpu);
 };
 
 /* The core plants an int3 (0xcc) byte at each software breakpoint, hides it from debugger reads

@@ -252,5 +252,8 @@ struct emu_stat {
 /* Fills up to max counters (exits by reason, io by device, instructions, unassigned accesses);
  * returns how many there are. */
 int emu_vm_stats(struct emu_vm *vm, struct emu_stat *out, int max);
+/* A new file descriptor on the KVM binary statistics of the VM (vcpu < 0) or of one vCPU
+ * (decode with debugfs/debugfs.h dbgfs_binstats_*); -EOPNOTSUPP without KVM. The caller closes it. */
+EMU_MUST_CHECK int emu_vm_stats_fd(struct emu_vm *vm, int vcpu);
 
 #endif

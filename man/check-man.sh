@@ -25,6 +25,7 @@ done
 # program  page
 programs="
 vmscope man/vmscope.1
+kvmstat man/kvmstat.1
 vmtrace man/vmtrace.1
 "
 while read -r prog page; do

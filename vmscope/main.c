@@ -13,6 +13,7 @@
 static const struct vmscope_module *const vmscope_modules[] = {
 	&vmscope_core_module,
 	&vmscope_trace_module,
+	&vmscope_qmp_module,
 };
 
 int main(int argc, char **argv)

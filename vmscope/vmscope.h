@@ -74,6 +74,7 @@ struct vmscope_module {
 
 extern const struct vmscope_module vmscope_core_module;
 extern const struct vmscope_module vmscope_trace_module;
+extern const struct vmscope_module vmscope_qmp_module;	/* qmp.c: --qmp */
 
 /* options.c: getopt_long over every module's table. 0, 1 (exit 0) or VMSCOPE_EXIT_USAGE. */
 int vmscope_parse(struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr, int argc,

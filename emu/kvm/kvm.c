@@ -287,6 +287,20 @@ static int kvm_stats(struct emu_vm *vm, struct emu_stat *out, int max)
 	return 2;
 }
 
+static int kvm_stats_fd(struct emu_vm *vm, int vcpu)
+{
+	struct kvm_vm_data *k = emu_vm_accel_data(vm);
+	struct kvm_vcpu_data *v = vcpu >= 0 ? emu_vcpu_accel_data(emu_vm_vcpu(vm, (unsigned)vcpu)) : NULL;
+	int fd;
+
+	if (!k || (vcpu >= 0 && !v))
+		return -ENODEV;
+	if (ioctl(k->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_BINARY_STATS_FD) <= 0)
+		return -EOPNOTSUPP;
+	fd = ioctl(v ? v->fd : k->vm_fd, KVM_GET_STATS_FD, NULL);
+	return fd < 0 ? -errno : fd;
+}
+
 const struct accel_ops emu_kvm_accel_ops = {
 	.name = "kvm",
 	.probe = kvm_probe,
@@ -311,4 +325,5 @@ const struct accel_ops emu_kvm_accel_ops = {
 	.has_irqchip = kvm_has_irqchip,
 	.set_irq_line = kvm_set_irq_line,
 	.stats = kvm_stats,
+	.stats_fd = kvm_stats_fd,
 };

@@ -164,6 +164,11 @@ static void serial_tx(struct emu_serial *s, uint8_t byte)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN) {	/* a non-blocking output: wait, as flow control would */
+			struct pollfd pfd = { .fd = s->out_fd, .events = POLLOUT };
+			if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+				continue;
+		}
 		s->tx_dropped++;	/* a closed or failing output does not stop the guest */
 		return;
 	}

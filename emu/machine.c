@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include "emu/emu-local.h"
+#include "emu/trace-events.h"
 
 /* The interpreter backend is optional at link time: auto falls back to it when it exists. */
 extern const struct accel_ops emu_interp_accel_ops __attribute__((weak));
@@ -221,6 +222,7 @@ void emu_vm_set_irq(struct emu_vm *vm, unsigned irq, int level)
 {
 	if (irq > 15)
 		return;
+	trace_irq_set(irq, level);
 	if (vm->ops->has_irqchip && vm->ops->has_irqchip(vm)) {
 		vm->ops->set_irq_line(vm, irq, level);
 		return;

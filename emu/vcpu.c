@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "emu/emu-local.h"
+#include "emu/trace-events.h"
 
 #define EMU_RFLAGS_IF (1u << 9)
 
@@ -65,6 +66,7 @@ void emu_vm_end(struct emu_vm *vm, enum emu_end_reason reason, int status, int v
 		va_start(ap, fmt);
 		vsnprintf(vm->end.message, sizeof(vm->end.message), fmt, ap);
 		va_end(ap);
+		trace_vm_end(reason, status, vm->end.message);
 	}
 	vm_request_all_locked(vm, EMU_REQ_END);
 	pthread_mutex_unlock(&vm->lock);
@@ -282,6 +284,7 @@ static void *vcpu_thread(void *arg)
 	struct emu_vcpu *vcpu = arg;
 	struct emu_vm *vm = vcpu->vm;
 
+	trace_thread_set_vcpu((int)vcpu->index);
 	for (;;) {
 		struct emu_exit ex;
 		int err;

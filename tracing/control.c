@@ -301,6 +301,10 @@ int trace_parse_option(struct trace_handle *h, const char *arg, bool *want_help,
 		return trace_set_file(h, arg + 5);
 	if (!strncmp(arg, "backend=", 8))
 		return trace_set_backends(h, arg + 8, why, why_len);
+	if (!strncmp(arg, "log=", 4))
+		return trace_set_log_file(h, arg + 4);
+	if (!strncmp(arg, "tracefs=", 8))
+		return trace_set_tracefs(h, arg + 8);
 	int rc = trace_enable_patterns(h, arg, why, why_len);
 	return rc < 0 ? rc : 0;
 }
@@ -344,7 +348,8 @@ static void trace_print_signature(const struct trace_event_desc *d, FILE *out)
 {
 	fprintf(out, "%s(", d->name);
 	for (unsigned a = 0; a < d->nargs; a++)
-		fprintf(out, "%s%s %s", a ? ", " : "", d->arg_ctypes[a], d->arg_names[a]);
+		fprintf(out, "%s%s%s%s", a ? ", " : "", d->arg_ctypes[a],
+			d->arg_ctypes[a][strlen(d->arg_ctypes[a]) - 1] == '*' ? "" : " ", d->arg_names[a]);
 	fprintf(out, ")");
 }
 
@@ -456,6 +461,8 @@ int trace_start(struct trace_handle *h, int argc, char *const *argv, char *why, 
 	for (unsigned i = 0; i < h->nr_events; i++)
 		trace_state_update(h, i);
 	pthread_mutex_unlock(&h->lock);
+	if (h->backends & TRACE_BACKEND_USDT)
+		trace_usdt_poll(h);	/* consumers attached before the start (gdb) fire from the first event */
 	return 0;
 }
 

@@ -64,6 +64,7 @@ int trace_writer_start(struct trace_handle *h, char *why, size_t why_len);
 void trace_writer_stop(struct trace_handle *h);
 int trace_writer_drain(struct trace_handle *h);
 void trace_rings_free(struct trace_handle *h);
+void trace_usdt_poll(struct trace_handle *h);
 
 /* file.c */
 int trace_file_write_header(struct trace_handle *h, int argc, char *const *argv);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "emu/dev/pit-local.h"
+#include "emu/dev/trace-events.h"
 
 #define PIT_BASE	0x40
 #define PIT_PORT61	0x61
@@ -136,6 +137,7 @@ static void pit_load_count(struct emu_pit *p, struct pit_channel *c, uint32_t ra
 	uint32_t v = c->bcd ? bcd_to_bin(raw) : raw;
 
 	c->count = v ? v : (c->bcd ? 10000 : 0x10000);
+	trace_pit_count((unsigned)(c - p->ch), c->mode, c->count);
 	c->load_ns = p->now_ns(p->clock_opaque);
 	c->null_count = false;
 	c->armed = true;
@@ -210,6 +212,7 @@ static void pit_read_back(struct emu_pit *p, uint8_t v)
 
 static void pit_write_control(struct emu_pit *p, uint8_t v)
 {
+	trace_pit_control(v);
 	unsigned sel = v >> 6, access = (v >> 4) & 3;
 
 	if (sel == 3) {

@@ -72,6 +72,11 @@ struct accel_ops {
 	int (*get_dregs)(struct emu_vcpu *vcpu, struct emu_dregs *dregs);
 
 	int (*set_debug)(struct emu_vcpu *vcpu, const struct emu_debug_state *dbg);
+	/* Optional, any thread: 0 when breakpoints of this kind can fire on this host, else
+	 * -EOPNOTSUPP and the reason in why. NULL means every kind works. */
+	int (*check_debug)(struct emu_vm *vm, enum emu_bp_kind kind, char *why, size_t why_len);
+	/* EMU_ACCEL_* flags below. */
+	unsigned flags;
 
 	/* In-kernel irqchip: has_irqchip is true after vm_init when the backend routes IRQ lines
 	 * itself (then no userspace PIC/PIT is created). */
@@ -80,13 +85,21 @@ struct accel_ops {
 
 	/* Backend counters appended to emu_vm_stats (may be NULL). */
 	int (*stats)(struct emu_vm *vm, struct emu_stat *out, int max);
+	/* A new KVM binary-statistics fd (KVM_GET_STATS_FD) of the VM (vcpu < 0) or a vCPU; may be NULL. */
+	int (*stats_fd)(struct emu_vm *vm, int vcpu);
 };
+
+/* The core plants an int3 (0xcc) byte at each software breakpoint, hides it from debugger reads
+ * and expects the backend to report the #BP as EMU_DBG_SWBREAK (KVM). Without the flag the
+ * backend matches emu_debug_state.sw_addrs itself (the interpreter). */
+#define EMU_ACCEL_PLANT_SW_BP (1u << 0)
 
 extern const struct accel_ops emu_kvm_accel_ops;
 extern const struct accel_ops emu_interp_accel_ops;
 
 /* ---- what the core offers backends ---- */
 uint8_t *emu_vm_ram(struct emu_vm *vm);
+const struct emu_config *emu_vm_config(const struct emu_vm *vm);
 void *emu_vm_accel_data(struct emu_vm *vm);
 void emu_vm_set_accel_data(struct emu_vm *vm, void *data);
 void *emu_vcpu_accel_data(struct emu_vcpu *vcpu);

@@ -82,6 +82,7 @@ struct emu_config {
 	bool start_paused;	/* -S: vCPUs wait for emu_vm_resume() */
 	int serial_out_fd;	/* COM1 transmit: stdout, a file, or -1 (--serial none) */
 	int serial_in_fd;	/* COM1 receive, or -1 */
+	bool userspace_irqchip;	/* use the userspace PIC/PIT even when the backend has its own */
 };
 
 /* Why emu_vm_wait() returned: the guest is over. Each maps to a distinct process exit status. */
@@ -252,5 +253,8 @@ struct emu_stat {
 /* Fills up to max counters (exits by reason, io by device, instructions, unassigned accesses);
  * returns how many there are. */
 int emu_vm_stats(struct emu_vm *vm, struct emu_stat *out, int max);
+/* A new file descriptor on the KVM binary statistics of the VM (vcpu < 0) or of one vCPU
+ * (decode with debugfs/debugfs.h dbgfs_binstats_*); -EOPNOTSUPP without KVM. The caller closes it. */
+EMU_MUST_CHECK int emu_vm_stats_fd(struct emu_vm *vm, int vcpu);
 
 #endif

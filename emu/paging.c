@@ -1,187 +1,268 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * paging.c — the x86 page-table walker (see paging.h): no paging, 32-bit with PSE/PSE-36, PAE and
- * 4-level paging; U/S, R/W, NX, CR0.WP and SMEP checks; reserved-bit faults; A/D updates.
+ * paging.c — the x86 page-table walker (emu/paging.h). One loop walks every mode; a mode is a
+ * table of levels (shift, index bits, entry size, whether a large page may end the walk there).
  */
 #include <errno.h>
+#include <string.h>
 
 #include "emu/paging.h"
 
-#define PTE_P	(1ull << 0)
-#define PTE_RW	(1ull << 1)
-#define PTE_US	(1ull << 2)
-#define PTE_A	(1ull << 5)
-#define PTE_D	(1ull << 6)
-#define PTE_PS	(1ull << 7)
-#define PTE_G	(1ull << 8)
-#define PTE_NX	(1ull << 63)
-
-#define CR0_PG	(1ull << 31)
-#define CR0_WP	(1ull << 16)
-#define CR4_PSE	(1ull << 4)
-#define CR4_PAE	(1ull << 5)
+#define CR0_WP (1ull << 16)
+#define CR0_PG (1ull << 31)
+#define CR4_PSE (1ull << 4)
+#define CR4_PAE (1ull << 5)
 #define CR4_SMEP (1ull << 20)
 #define EFER_LMA (1ull << 10)
 #define EFER_NXE (1ull << 11)
 
-#define PHYS_BITS 48
-#define ADDR_MASK (((1ull << PHYS_BITS) - 1) & ~0xfffull)
+#define PTE_P (1ull << 0)
+#define PTE_RW (1ull << 1)
+#define PTE_US (1ull << 2)
+#define PTE_A (1ull << 5)
+#define PTE_D (1ull << 6)
+#define PTE_PS (1ull << 7)
+#define PTE_G (1ull << 8)
+#define PTE_NX (1ull << 63)
 
-struct walk_ctx {
-	const struct emu_paging_mode *mode;
-	const struct emu_phys_access *phys;
-	unsigned flags;
-	uint32_t fault_bits;	/* W/U/I bits of the access, for the error code */
+#define ADDR_MASK_64 0x000ffffffffff000ull
+#define ADDR_MASK_32 0xfffff000ull
+
+struct paging_level {
+	unsigned shift;		/* bits of the address below this level's index */
+	unsigned bits;		/* index width */
+	bool large_ok;		/* PS may end the walk here */
+	bool no_perm;		/* PAE PDPTE: no R/W, U/S, NX bits */
 };
 
-static int walk_read(const struct walk_ctx *c, uint64_t gpa, unsigned size, uint64_t *v)
+struct paging_fmt {
+	unsigned nr_levels;
+	unsigned entry_size;	/* 4 or 8 */
+	struct paging_level level[4];
+};
+
+static const struct paging_fmt paging_32 = { 2, 4, { { 22, 10, true, false }, { 12, 10, false, false } } };
+static const struct paging_fmt paging_pae = { 3, 8, { { 30, 2, false, true }, { 21, 9, true, false }, { 12, 9, false, false } } };
+static const struct paging_fmt paging_4l = {
+	4, 8, { { 39, 9, false, false }, { 30, 9, true, false }, { 21, 9, true, false }, { 12, 9, false, false } }
+};
+
+struct paging_walk_state {
+	const struct emu_paging_mode *mode;
+	const struct emu_phys_access *phys;
+	const struct paging_fmt *fmt;
+	unsigned flags;
+	bool nxe;
+	uint64_t entry_gpa[4];
+	uint64_t entry[4];
+	unsigned depth;		/* entries read */
+};
+
+static int paging_read_entry(struct paging_walk_state *s, uint64_t gpa, uint64_t *entry)
 {
-	*v = 0;
-	return c->phys->read(c->phys->opaque, gpa, v, size) ? -EIO : 0;
+	uint32_t e32;
+
+	if (s->fmt->entry_size == 4) {
+		if (s->phys->read(s->phys->opaque, gpa, &e32, 4))
+			return -EIO;
+		*entry = e32;
+		return 0;
+	}
+	return s->phys->read(s->phys->opaque, gpa, entry, 8) ? -EIO : 0;
 }
 
-static void walk_set_bits(const struct walk_ctx *c, uint64_t gpa, unsigned size, uint64_t old, uint64_t bits)
+static int paging_write_entry(struct paging_walk_state *s, uint64_t gpa, uint64_t entry)
 {
-	uint64_t v = old | bits;
-	if (!(c->flags & EMU_WALK_SET_AD) || v == old)
-		return;
-	(void)c->phys->write(c->phys->opaque, gpa, &v, size);
+	uint32_t e32 = (uint32_t)entry;
+
+	if (!s->phys->write)
+		return -EIO;
+	if (s->fmt->entry_size == 4)
+		return s->phys->write(s->phys->opaque, gpa, &e32, 4) ? -EIO : 0;
+	return s->phys->write(s->phys->opaque, gpa, &entry, 8) ? -EIO : 0;
 }
 
-static int walk_fault(const struct walk_ctx *c, struct emu_walk *w, uint32_t extra)
+/* The error code bits every fault of this access carries. */
+static uint32_t paging_access_code(const struct paging_walk_state *s)
 {
-	w->error_code = c->fault_bits | extra;
+	uint32_t code = 0;
+
+	if (s->flags & EMU_WALK_WRITE)
+		code |= EMU_PF_W;
+	if (s->flags & EMU_WALK_USER)
+		code |= EMU_PF_U;
+	if ((s->flags & EMU_WALK_FETCH) && ((s->nxe && s->fmt->entry_size == 8) || (s->mode->cr4 & CR4_SMEP)))
+		code |= EMU_PF_I;
+	return code;
+}
+
+static int paging_fault(const struct paging_walk_state *s, struct emu_walk *w, uint32_t bits)
+{
+	w->error_code = paging_access_code(s) | bits;
 	return -EFAULT;
 }
 
-/* Reserved bits of a PAE/long-mode entry at a level (4 = PML4 ... 1 = PT), leaf or not. */
-static uint64_t pae_rsvd(const struct walk_ctx *c, int level, bool large)
+/* Reserved bits of an entry that is present: NX without EFER.NXE, PS where it cannot be, the
+ * low address bits of a large page. */
+static bool paging_entry_is_reserved(const struct paging_walk_state *s, unsigned lvl, uint64_t e)
 {
-	uint64_t r = ~((1ull << PHYS_BITS) - 1) & ~PTE_NX & ~(0x7ffull << 52);
-	if (!(c->mode->efer & EFER_NXE))
-		r |= PTE_NX;
-	if (level == 4)
-		r |= PTE_PS;
-	if (large)
-		r |= level == 3 ? 0x3fffe000ull : 0x1fe000ull;
-	return r;
+	const struct paging_level *L = &s->fmt->level[lvl];
+
+	if (s->fmt->entry_size == 8 && (e & PTE_NX) && (!s->nxe || L->no_perm))
+		return true;
+	if (L->no_perm && (e & 0x1e6))	/* PAE PDPTE: bits 1, 2, 5-8 reserved */
+		return true;
+	if ((e & PTE_PS) && lvl + 1 < s->fmt->nr_levels) {
+		if (!L->large_ok)
+			return s->fmt->entry_size == 8 && !L->no_perm;
+		if (s->fmt->entry_size == 4)
+			return (s->mode->cr4 & CR4_PSE) && (e & (1ull << 21));
+		return (e & ADDR_MASK_64 & ((1ull << L->shift) - 1) & ~0x1000ull) != 0;
+	}
+	return false;
 }
 
-static int walk_check(const struct walk_ctx *c, struct emu_walk *w)
+static bool paging_is_large(const struct paging_walk_state *s, unsigned lvl, uint64_t e)
 {
-	const struct emu_paging_mode *m = c->mode;
-	unsigned f = c->flags;
+	const struct paging_level *L = &s->fmt->level[lvl];
+
+	if (!(e & PTE_PS) || !L->large_ok)
+		return false;
+	return s->fmt->entry_size == 8 || (s->mode->cr4 & CR4_PSE);
+}
+
+static uint64_t paging_large_base(const struct paging_walk_state *s, unsigned lvl, uint64_t e)
+{
+	uint64_t size = 1ull << s->fmt->level[lvl].shift;
+
+	if (s->fmt->entry_size == 4)	/* PSE-36: bits 20:13 are physical bits 39:32 */
+		return (e & 0xffc00000ull) | (((e >> 13) & 0xff) << 32);
+	return e & ADDR_MASK_64 & ~(size - 1);
+}
+
+static uint64_t paging_table_base(const struct paging_walk_state *s, uint64_t e)
+{
+	return e & (s->fmt->entry_size == 4 ? ADDR_MASK_32 : ADDR_MASK_64);
+}
+
+static uint64_t paging_root(const struct paging_walk_state *s)
+{
+	if (s->fmt == &paging_pae)
+		return s->mode->cr3 & 0xffffffe0ull;
+	return paging_table_base(s, s->mode->cr3);
+}
+
+/* Permission checks on the combined rights of the walk. */
+static int paging_check(const struct paging_walk_state *s, struct emu_walk *w)
+{
+	unsigned f = s->flags;
+
 	if (f & EMU_WALK_NO_CHECK)
 		return 0;
-	if (f & EMU_WALK_USER) {
-		if (!w->user || ((f & EMU_WALK_WRITE) && !w->writable))
-			return walk_fault(c, w, EMU_PF_P);
-	} else {
-		if ((f & EMU_WALK_WRITE) && !w->writable && (m->cr0 & CR0_WP))
-			return walk_fault(c, w, EMU_PF_P);
-		if ((f & EMU_WALK_FETCH) && w->user && (m->cr4 & CR4_SMEP))
-			return walk_fault(c, w, EMU_PF_P);
-	}
+	if ((f & EMU_WALK_USER) && !w->user)
+		return paging_fault(s, w, EMU_PF_P);
+	if ((f & EMU_WALK_WRITE) && !w->writable && ((f & EMU_WALK_USER) || (s->mode->cr0 & CR0_WP)))
+		return paging_fault(s, w, EMU_PF_P);
 	if ((f & EMU_WALK_FETCH) && !w->executable)
-		return walk_fault(c, w, EMU_PF_P);
+		return paging_fault(s, w, EMU_PF_P);
+	if ((f & EMU_WALK_FETCH) && !(f & EMU_WALK_USER) && w->user && (s->mode->cr4 & CR4_SMEP))
+		return paging_fault(s, w, EMU_PF_P);
 	return 0;
 }
 
-static int walk_leaf(const struct walk_ctx *c, struct emu_walk *w, uint64_t gpa_e, unsigned esize, uint64_t e,
-		     uint64_t page, uint64_t size, uint64_t va)
+static int paging_set_ad(struct paging_walk_state *s)
 {
-	int r;
-	w->page_size = size;
-	w->gpa = page + (va & (size - 1));
-	w->global = e & PTE_G;
-	r = walk_check(c, w);
-	if (r)
-		return r;
-	walk_set_bits(c, gpa_e, esize, e, PTE_A | ((c->flags & EMU_WALK_WRITE) ? PTE_D : 0));
+	for (unsigned i = 0; i < s->depth; i++) {
+		uint64_t e = s->entry[i] | PTE_A;
+		bool last = i + 1 == s->depth;
+
+		if (last && (s->flags & EMU_WALK_WRITE))
+			e |= PTE_D;
+		if (s->fmt->level[i].no_perm)
+			continue;	/* PAE PDPTEs have no A bit the CPU sets */
+		if (e != s->entry[i] && paging_write_entry(s, s->entry_gpa[i], e))
+			return -EIO;
+	}
 	return 0;
 }
 
-static void walk_accumulate(struct emu_walk *w, uint64_t e)
+static void paging_accumulate(const struct paging_walk_state *s, unsigned lvl, uint64_t e, struct emu_walk *w)
 {
-	w->writable &= !!(e & PTE_RW);
-	w->user &= !!(e & PTE_US);
-	if (e & PTE_NX)
+	if (s->fmt->level[lvl].no_perm)
+		return;
+	w->writable &= (e & PTE_RW) != 0;
+	w->user &= (e & PTE_US) != 0;
+	if (s->nxe && (e & PTE_NX))
 		w->executable = false;
 }
 
-static int walk_pae(const struct walk_ctx *c, uint64_t va, struct emu_walk *w)
+static int paging_walk_levels(struct paging_walk_state *s, uint64_t va, struct emu_walk *w)
 {
-	bool lm = c->mode->efer & EFER_LMA;
-	int level = lm ? 4 : 3;
-	uint64_t table = lm ? c->mode->cr3 & ADDR_MASK : c->mode->cr3 & 0xffffffe0ull;
-	for (; level >= 1; level--) {
-		unsigned shift = 12 + 9 * (level - 1);
-		unsigned idx = (va >> shift) & (level == 3 && !lm ? 3 : 511);
-		uint64_t ga = table + idx * 8, e;
-		if (walk_read(c, ga, 8, &e))
-			return walk_fault(c, w, 0);
+	uint64_t table = paging_root(s);
+
+	for (unsigned lvl = 0; lvl < s->fmt->nr_levels; lvl++) {
+		const struct paging_level *L = &s->fmt->level[lvl];
+		uint64_t idx = (va >> L->shift) & ((1ull << L->bits) - 1);
+		uint64_t e;
+		int err;
+
+		s->entry_gpa[lvl] = table + idx * s->fmt->entry_size;
+		err = paging_read_entry(s, s->entry_gpa[lvl], &e);
+		if (err)
+			return err;
+		s->entry[lvl] = e;
+		s->depth = lvl + 1;
 		if (!(e & PTE_P))
-			return walk_fault(c, w, 0);
-		if (!lm && level == 3) {	/* PDPTE: only P and the address matter */
-			if (e & 0x1e6ull)
-				return walk_fault(c, w, EMU_PF_P | EMU_PF_RSVD);
-			table = e & ADDR_MASK;
-			continue;
+			return paging_fault(s, w, 0);
+		if (paging_entry_is_reserved(s, lvl, e))
+			return paging_fault(s, w, EMU_PF_P | EMU_PF_RSVD);
+		paging_accumulate(s, lvl, e, w);
+		if (paging_is_large(s, lvl, e) || lvl + 1 == s->fmt->nr_levels) {
+			uint64_t size = 1ull << L->shift;
+			uint64_t base = lvl + 1 == s->fmt->nr_levels ? paging_table_base(s, e) : paging_large_base(s, lvl, e);
+			w->page_size = size;
+			w->gpa = base | (va & (size - 1));
+			w->global = (e & PTE_G) != 0;
+			return 0;
 		}
-		bool large = (level == 2 || level == 3) && (e & PTE_PS);
-		if (e & pae_rsvd(c, level, large))
-			return walk_fault(c, w, EMU_PF_P | EMU_PF_RSVD);
-		walk_accumulate(w, e);
-		if (large || level == 1) {
-			uint64_t size = 1ull << shift;
-			return walk_leaf(c, w, ga, 8, e, e & ADDR_MASK & ~(size - 1), size, va);
-		}
-		walk_set_bits(c, ga, 8, e, PTE_A);
-		table = e & ADDR_MASK;
+		table = paging_table_base(s, e);
 	}
-	return walk_fault(c, w, 0);
+	return -EINVAL;	/* not reached: the last level always ends the walk */
 }
 
-static int walk_32(const struct walk_ctx *c, uint64_t va, struct emu_walk *w)
+static bool paging_is_canonical(uint64_t va)
 {
-	uint64_t pde_a = (c->mode->cr3 & 0xfffff000ull) + ((va >> 22) & 1023) * 4, pde, pte_a, pte;
-	if (walk_read(c, pde_a, 4, &pde) || !(pde & PTE_P))
-		return walk_fault(c, w, 0);
-	walk_accumulate(w, pde);
-	if ((pde & PTE_PS) && (c->mode->cr4 & CR4_PSE)) {
-		uint64_t page = (pde & 0xffc00000ull) | ((pde >> 13) & 0xffull) << 32;
-		if (pde & (1ull << 21))
-			return walk_fault(c, w, EMU_PF_P | EMU_PF_RSVD);
-		return walk_leaf(c, w, pde_a, 4, pde, page, 4ull << 20, va);
-	}
-	walk_set_bits(c, pde_a, 4, pde, PTE_A);
-	pte_a = (pde & 0xfffff000ull) + ((va >> 12) & 1023) * 4;
-	if (walk_read(c, pte_a, 4, &pte) || !(pte & PTE_P))
-		return walk_fault(c, w, 0);
-	walk_accumulate(w, pte);
-	return walk_leaf(c, w, pte_a, 4, pte, pte & 0xfffff000ull, 4096, va);
+	return (uint64_t)((int64_t)(va << 16) >> 16) == va;
 }
 
 int emu_page_walk(const struct emu_paging_mode *mode, const struct emu_phys_access *phys, uint64_t va,
 		  unsigned flags, struct emu_walk *w)
 {
-	struct walk_ctx c = { mode, phys, flags, 0 };
+	struct paging_walk_state s = { .mode = mode, .phys = phys, .flags = flags };
+	int err;
+
+	memset(w, 0, sizeof(*w));
 	w->writable = w->user = w->executable = true;
-	w->global = false;
-	w->error_code = 0;
-	if (flags & EMU_WALK_WRITE)
-		c.fault_bits |= EMU_PF_W;
-	if (flags & EMU_WALK_USER)
-		c.fault_bits |= EMU_PF_U;
-	if ((flags & EMU_WALK_FETCH) &&
-	    (((mode->cr4 & CR4_PAE) && (mode->efer & EFER_NXE)) || (mode->cr4 & CR4_SMEP)))
-		c.fault_bits |= EMU_PF_I;
 	if (!(mode->cr0 & CR0_PG)) {
 		w->gpa = va & 0xffffffffull;
 		w->page_size = 4096;
 		return 0;
 	}
-	if (mode->cr4 & CR4_PAE)
-		return walk_pae(&c, va, w);
-	return walk_32(&c, va, w);
+	if (!(mode->cr4 & CR4_PAE))
+		s.fmt = &paging_32;
+	else if (mode->efer & EFER_LMA)
+		s.fmt = &paging_4l;
+	else
+		s.fmt = &paging_pae;
+	if (s.fmt == &paging_4l && !paging_is_canonical(va))
+		return -EINVAL;
+	if (s.fmt != &paging_4l)
+		va &= 0xffffffffull;
+	s.nxe = (mode->efer & EFER_NXE) && s.fmt->entry_size == 8;
+	err = paging_walk_levels(&s, va, w);
+	if (!err)
+		err = paging_check(&s, w);
+	if (!err && (flags & EMU_WALK_SET_AD))
+		err = paging_set_ad(&s);
+	return err;
 }

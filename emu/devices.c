@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * devices.c — the standard PC devices every VM gets, created in order and destroyed in reverse.
+ * The userspace PIC and PIT exist only when the backend has no in-kernel irqchip.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "emu/dev/dev.h"
+#include "emu/emu-local.h"
+
+#define EMU_COM1_BASE 0x3f8
+#define EMU_COM1_IRQ 4
+#define EMU_DEBUG_EXIT_BASE 0xf4
+#define EMU_DEBUG_EXIT_SIZE 4
+
+int emu_vm_add_device(struct emu_vm *vm, void (*destroy)(void *), void *dev)
+{
+	if (vm->nr_devices == EMU_MAX_DEVICES)
+		return -ENOSPC;
+	vm->devices[vm->nr_devices++] = (struct emu_device){ .destroy = destroy, .dev = dev };
+	return 0;
+}
+
+void emu_devices_destroy(struct emu_vm *vm)
+{
+	while (vm->nr_devices > 0) {
+		struct emu_device *d = &vm->devices[--vm->nr_devices];
+		d->destroy(d->dev);
+	}
+}
+
+static void dev_serial_destroy(void *d) { emu_serial_destroy(d); }
+static void dev_debug_exit_destroy(void *d) { emu_debug_exit_destroy(d); }
+static void dev_pic_destroy(void *d) { emu_pic_destroy(d); }
+static void dev_pit_destroy(void *d) { emu_pit_destroy(d); }
+static void dev_rtc_destroy(void *d) { emu_rtc_destroy(d); }
+
+static int dev_serial(struct emu_vm *vm, void **out)
+{
+	return emu_serial_create(vm, EMU_COM1_BASE, EMU_COM1_IRQ, vm->cfg.serial_out_fd, vm->cfg.serial_in_fd,
+				 (struct emu_serial **)out);
+}
+static int dev_debug_exit(struct emu_vm *vm, void **out)
+{
+	return emu_debug_exit_create(vm, EMU_DEBUG_EXIT_BASE, EMU_DEBUG_EXIT_SIZE, (struct emu_debug_exit **)out);
+}
+static int dev_pic(struct emu_vm *vm, void **out) { return emu_pic_create(vm, (struct emu_pic **)out); }
+static int dev_pit(struct emu_vm *vm, void **out) { return emu_pit_create(vm, (struct emu_pit **)out); }
+static int dev_rtc(struct emu_vm *vm, void **out) { return emu_rtc_create(vm, (struct emu_rtc **)out); }
+
+/* In creation order; the PIC and PIT only when the backend has no in-kernel irqchip. */
+static const struct {
+	const char *name;
+	int (*create)(struct emu_vm *vm, void **out);
+	void (*destroy)(void *dev);
+	bool userspace_irqchip_only;
+} emu_standard_devices[] = {
+	{ "8259 PIC", dev_pic, dev_pic_destroy, true },
+	{ "8254 PIT", dev_pit, dev_pit_destroy, true },
+	{ "MC146818 RTC", dev_rtc, dev_rtc_destroy, false },
+	{ "8250 UART (COM1)", dev_serial, dev_serial_destroy, false },
+	{ "isa-debug-exit", dev_debug_exit, dev_debug_exit_destroy, false },
+};
+
+int emu_devices_create(struct emu_vm *vm, char *why, size_t why_len)
+{
+	bool kernel_irqchip = vm->ops->has_irqchip && vm->ops->has_irqchip(vm);
+
+	for (size_t i = 0; i < sizeof(emu_standard_devices) / sizeof(emu_standard_devices[0]); i++) {
+		void *dev = NULL;
+		int err;
+
+		if (emu_standard_devices[i].userspace_irqchip_only && kernel_irqchip)
+			continue;
+		err = emu_standard_devices[i].create(vm, &dev);
+		if (!err)
+			err = emu_vm_add_device(vm, emu_standard_devices[i].destroy, dev);
+		if (err) {
+			if (dev && err == -ENOSPC)
+				emu_standard_devices[i].destroy(dev);
+			snprintf(why, why_len, "cannot create the %s: %s", emu_standard_devices[i].name, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}

@@ -38,6 +38,7 @@ static const struct {
 } core_accels[] = {
 	{ "auto", EMU_ACCEL_AUTO },
 	{ "kvm", EMU_ACCEL_KVM },
+	{ "interp", EMU_ACCEL_INTERP },
 };
 
 static int opt_accel(struct vmscope *vs, const char *arg)
@@ -48,7 +49,7 @@ static int opt_accel(struct vmscope *vs, const char *arg)
 			return 0;
 		}
 	}
-	return vmscope_usage_error(vs, "--accel '%s': expected kvm or auto", arg);
+	return vmscope_usage_error(vs, "--accel '%s': expected kvm, interp or auto", arg);
 }
 
 static int opt_kernel(struct vmscope *vs, const char *arg) { vs->kernel = arg; return 0; }
@@ -132,7 +133,7 @@ static const struct vmscope_option core_options[] = {
 	{ "initrd", OPT_MODULE, "FILE", "a Multiboot module (repeatable)", opt_module },
 	{ "memory", 'm', "SIZE", "guest RAM; suffix K, M (default) or G; default 128M", opt_memory },
 	{ "smp", OPT_SMP, "N", "number of vCPUs (default 1)", opt_smp },
-	{ "accel", OPT_ACCEL, "ACCEL", "kvm or auto (default auto: KVM when usable)", opt_accel },
+	{ "accel", OPT_ACCEL, "ACCEL", "kvm, interp or auto (default auto: KVM when usable, else the interpreter)", opt_accel },
 	{ "kernel-irqchip", OPT_KERNEL_IRQCHIP, "on|off", "off: PIC and PIT in vmscope, not in KVM (default on when offered)", opt_kernel_irqchip },
 	{ "name", OPT_NAME, "NAME", "guest name (shown by kvmstat and QMP)", opt_name },
 	{ "serial", OPT_SERIAL, "DEV", "COM1: stdio (default), file:PATH or none", opt_serial },
@@ -334,6 +335,8 @@ static int core_create_vm(struct vmscope *vs)
 		fprintf(stderr, "%s: cannot create the VM: %s\n", vs->prog, why[0] ? why : strerror(-e));
 		return VMSCOPE_EXIT_ACCEL;
 	}
+	if (vs->cfg.accel == EMU_ACCEL_AUTO)
+		fprintf(stderr, "%s: --accel auto: using %s\n", vs->prog, emu_vm_accel_name(vs->vm));
 	return 0;
 }
 

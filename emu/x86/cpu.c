@@ -103,6 +103,7 @@ void x86_cpu_reset(struct x86_cpu *cpu)
 	cpu->halted = cpu->shutdown = false;
 	cpu->intr_shadow = false;
 	cpu->exc_vec = -1;
+	cpu->bp_skip = ~0ull;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	cpu->tsc_base_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	cpu->tsc_offset = 0;
@@ -134,6 +135,12 @@ void x86_cpu_destroy(struct x86_cpu *cpu)
 	x86_blocks_destroy(cpu);
 	free(cpu->unimpl_seen);
 	free(cpu);
+}
+
+void x86_debug_changed(struct x86_cpu *cpu)
+{
+	update_slow(cpu);
+	x86_tlb_flush(cpu, false);
 }
 
 void x86_state_changed(struct x86_cpu *cpu)
@@ -460,18 +467,18 @@ static void guest_exec_bp(struct x86_cpu *cpu, uint64_t lin)
 }
 
 /* One instruction with every debug check; returns true when the debugger must see a stop. */
-static bool step_slow(struct x86_cpu *cpu, uint64_t *skip_bp)
+static bool step_slow(struct x86_cpu *cpu)
 {
 	uint64_t lin = fetch_lin(cpu), gpa;
 	struct x86_insn in;
 	bool crosses, tf = cpu->rflags & X86_TF;
-	if (lin != *skip_bp && (sw_bp_at(cpu, lin) || hw_bp_at(cpu, lin))) {
+	if (lin != cpu->bp_skip && (sw_bp_at(cpu, lin) || hw_bp_at(cpu, lin))) {
 		cpu->debug_reason = sw_bp_at(cpu, lin) ? X86_DBG_SWBREAK : X86_DBG_HWBREAK;
 		cpu->debug_addr = lin;
-		*skip_bp = lin;
+		cpu->bp_skip = lin;
 		return true;
 	}
-	*skip_bp = ~0ull;
+	cpu->bp_skip = ~0ull;
 	guest_exec_bp(cpu, lin);
 	if (cpu->mode != X86_MODE_LONG64 && cpu->rip > cpu->seg[X86_CS].limit)
 		x86_gp0(cpu);
@@ -500,7 +507,6 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 {
 	jmp_buf jb;
 	uint64_t stop = max_insns ? cpu->icount + max_insns : ~0ull;
-	uint64_t skip_bp = ~0ull;
 	unsigned poll = 0;
 	struct x86_insn single;
 	cpu->jmp = &jb;
@@ -538,7 +544,7 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 				exec_one(cpu, &single);
 				continue;
 			}
-			if (step_slow(cpu, &skip_bp)) {
+			if (step_slow(cpu)) {
 				cpu->debug_hit = false;
 				return X86_RUN_DEBUG;
 			}

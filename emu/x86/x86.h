@@ -168,6 +168,7 @@ struct x86_cpu {
 	uint8_t debug_reason;
 	uint64_t debug_addr;
 	bool slow;		/* single-instruction mode (TF, breakpoints, stepping) */
+	uint64_t bp_skip;	/* linear address of the breakpoint just reported: run it once */
 
 	/* ---- memory ---- */
 	struct x86_bus bus;
@@ -198,6 +199,8 @@ void x86_set_rflags(struct x86_cpu *cpu, uint64_t v);
 
 /* After changing CR0/CR4/EFER/segments from outside: recompute mode, flush TLB and caches. */
 void x86_state_changed(struct x86_cpu *cpu);
+/* After changing the debug fields (single_step, breakpoints) or RFLAGS.TF from outside. */
+void x86_debug_changed(struct x86_cpu *cpu);
 /* Drop decoded code for [gpa, gpa+len): call after writing guest RAM behind the CPU's back. */
 void x86_invalidate_code(struct x86_cpu *cpu, uint64_t gpa, uint64_t len);
 

@@ -68,10 +68,12 @@ struct emu_vcpu {
 	unsigned index;
 	pthread_t thread;
 	bool thread_started;
+	bool thread_alive;	/* under vm->lock: kicks go only to a live thread */
 	void *accel_data;
 	atomic_uint request;	/* enum emu_vcpu_request bits */
 	bool stepping;		/* single-step one instruction (emu_vm_resume) */
 	bool parked;		/* protected by vm->lock */
+	bool wait_for_sipi;	/* an AP with no interrupt controller that could start it: never runs */
 	atomic_uint_fast64_t exits[EMU_NR_EXIT_REASONS];
 };
 

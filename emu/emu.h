@@ -82,6 +82,7 @@ struct emu_config {
 	bool start_paused;	/* -S: vCPUs wait for emu_vm_resume() */
 	int serial_out_fd;	/* COM1 transmit: stdout, a file, or -1 (--serial none) */
 	int serial_in_fd;	/* COM1 receive, or -1 */
+	bool userspace_irqchip;	/* use the userspace PIC/PIT even when the backend has its own */
 };
 
 /* Why emu_vm_wait() returned: the guest is over. Each maps to a distinct process exit status. */

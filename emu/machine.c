@@ -177,6 +177,7 @@ unsigned emu_vcpu_index(const struct emu_vcpu *vcpu) { return vcpu->index; }
 struct emu_vm *emu_vcpu_vm(struct emu_vcpu *vcpu) { return vcpu->vm; }
 uint64_t emu_vm_ram_size(const struct emu_vm *vm) { return vm->ram_size; }
 uint8_t *emu_vm_ram(struct emu_vm *vm) { return vm->ram; }
+const struct emu_config *emu_vm_config(const struct emu_vm *vm) { return &vm->cfg; }
 void *emu_vm_accel_data(struct emu_vm *vm) { return vm->accel_data; }
 void emu_vm_set_accel_data(struct emu_vm *vm, void *data) { vm->accel_data = data; }
 void *emu_vcpu_accel_data(struct emu_vcpu *vcpu) { return vcpu->accel_data; }

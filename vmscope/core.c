@@ -28,6 +28,7 @@
 #define OPT_LOAD_ADDR 262
 #define OPT_ENTRY 263
 #define OPT_MODULE 264
+#define OPT_KERNEL_IRQCHIP 265
 
 /* ---- option handlers ---- */
 
@@ -109,6 +110,14 @@ static int opt_module(struct vmscope *vs, const char *arg)
 	return 0;
 }
 
+static int opt_kernel_irqchip(struct vmscope *vs, const char *arg)
+{
+	if (strcmp(arg, "on") && strcmp(arg, "off"))
+		return vmscope_usage_error(vs, "--kernel-irqchip '%s': expected on or off", arg);
+	vs->cfg.userspace_irqchip = strcmp(arg, "off") == 0;
+	return 0;
+}
+
 static int opt_help(struct vmscope *vs, const char *arg);
 
 static int opt_version(struct vmscope *vs, const char *arg)
@@ -124,6 +133,7 @@ static const struct vmscope_option core_options[] = {
 	{ "memory", 'm', "SIZE", "guest RAM; suffix K, M (default) or G; default 128M", opt_memory },
 	{ "smp", OPT_SMP, "N", "number of vCPUs (default 1)", opt_smp },
 	{ "accel", OPT_ACCEL, "ACCEL", "kvm or auto (default auto: KVM when usable)", opt_accel },
+	{ "kernel-irqchip", OPT_KERNEL_IRQCHIP, "on|off", "off: PIC and PIT in vmscope, not in KVM (default on when offered)", opt_kernel_irqchip },
 	{ "name", OPT_NAME, "NAME", "guest name (shown by kvmstat and QMP)", opt_name },
 	{ "serial", OPT_SERIAL, "DEV", "COM1: stdio (default), file:PATH or none", opt_serial },
 	{ "load-addr", OPT_LOAD_ADDR, "ADDR", "load --kernel as a raw binary at ADDR", opt_load_addr },

@@ -108,11 +108,11 @@ static int kvm_check(struct kvm_vm_data *k, long cap)
 }
 
 /* The in-kernel PIC/IOAPIC/LAPIC and PIT, when this KVM offers both. */
-static void kvm_setup_irqchip(struct kvm_vm_data *k)
+static void kvm_setup_irqchip(struct emu_vm *vm, struct kvm_vm_data *k)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 
-	if (!kvm_check(k, KVM_CAP_IRQCHIP) || !kvm_check(k, KVM_CAP_PIT2))
+	if (emu_vm_config(vm)->userspace_irqchip || !kvm_check(k, KVM_CAP_IRQCHIP) || !kvm_check(k, KVM_CAP_PIT2))
 		return;
 	if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return;
@@ -148,7 +148,7 @@ static int kvm_vm_setup(struct emu_vm *vm, struct kvm_vm_data *k, char *why, siz
 		(void)!ioctl(k->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR);
 	if (kvm_check(k, KVM_CAP_SET_IDENTITY_MAP_ADDR))
 		(void)!ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident);
-	kvm_setup_irqchip(k);
+	kvm_setup_irqchip(vm, k);
 	err = kvm_set_memory(vm, k);
 	if (err) {
 		kvm_why(why, why_len, "KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",

@@ -44,6 +44,8 @@ struct vmscope {
 	const char *modules[VMSCOPE_MAX_MODULES];
 	unsigned nr_modules;
 	struct emu_vm *vm;		/* after the VM is created */
+	void *image;			/* the --kernel file, kept for system_reset */
+	size_t image_len;
 	const struct vmscope_module *const *mods;	/* every module, for --help */
 	unsigned nr_mods;
 	int argc;			/* the command line, recorded in trace files */

@@ -219,6 +219,39 @@ int emu_vm_write_phys(struct emu_vm *vm, uint64_t gpa, const void *buf, size_t l
 	return 0;
 }
 
+/* ---- system reset ---- */
+
+void emu_vm_set_reset_handler(struct emu_vm *vm, emu_reset_handler fn, void *opaque)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->reset_fn = fn;
+	vm->reset_opaque = opaque;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+int emu_vm_reset(struct emu_vm *vm)
+{
+	bool was_paused = emu_vm_is_paused(vm);
+	int err;
+
+	if (!vm->reset_fn)
+		return -EOPNOTSUPP;
+	err = emu_vm_pause(vm);
+	if (err)
+		return err;
+	/* A private anonymous mapping reads back as zeros; KVM follows through its MMU notifier. */
+	if (madvise(vm->ram, vm->ram_size, MADV_DONTNEED) < 0)
+		memset(vm->ram, 0, vm->ram_size);
+	err = vm->reset_fn(vm->reset_opaque, vm);
+	emu_debug_replant_all(vm);
+	if (!was_paused) {
+		int e = emu_vm_resume(vm, -1);
+		if (!err)
+			err = e;
+	}
+	return err;
+}
+
 /* ---- interrupts ---- */
 
 void emu_vm_set_irq(struct emu_vm *vm, unsigned irq, int level)

@@ -241,20 +241,30 @@ static int core_load_image(struct vmscope *vs, const void *buf, size_t len, stru
 	return e;
 }
 
+/* system_reset (QMP): the same image, loaded again into cleared RAM. */
+static int core_reset(void *opaque, struct emu_vm *vm)
+{
+	struct vmscope *vs = opaque;
+	struct emu_load_error err;
+	int e = core_load_image(vs, vs->image, vs->image_len, &err);
+
+	if (e)
+		fprintf(stderr, "%s: reset: %s: %s\n", vs->prog, vs->kernel, err.message);
+	return e;
+}
+
 static int core_load(struct vmscope *vs)
 {
 	struct emu_load_error err;
-	void *buf = NULL;
-	size_t len = 0;
-	int e = emu_load_read_file(vs->kernel, emu_vm_ram_size(vs->vm), &buf, &len, &err);
+	int e = emu_load_read_file(vs->kernel, emu_vm_ram_size(vs->vm), &vs->image, &vs->image_len, &err);
 
 	if (!e)
-		e = core_load_image(vs, buf, len, &err);
-	free(buf);
+		e = core_load_image(vs, vs->image, vs->image_len, &err);
 	if (e) {
 		fprintf(stderr, "%s: %s: %s\n", vs->prog, vs->kernel, err.message);
 		return VMSCOPE_EXIT_IMAGE;
 	}
+	emu_vm_set_reset_handler(vs->vm, core_reset, vs);
 	return 0;
 }
 
@@ -394,6 +404,8 @@ int vmscope_run(struct vmscope *vs, const struct vmscope_module *const *mods, un
 		status = core_run_vm(vs, mods, nr);
 	emu_vm_destroy(vs->vm);
 	vs->vm = NULL;
+	free(vs->image);
+	vs->image = NULL;
 	if (vs->cfg.serial_out_fd > STDERR_FILENO)
 		close(vs->cfg.serial_out_fd);
 	return status;

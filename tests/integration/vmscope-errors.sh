@@ -74,7 +74,7 @@ fi
 why=$(kvm_usable)
 if [ -n "$why" ]; then
 	echo "# the remaining tests need KVM: $why"
-	for t in "missing file" "not an image" "truncated image" "-m too small" "triple fault" "triple fault: register dump" "int3 without an IDT" "raw binary" "raw binary: entry outside the image"; do
+	for t in "missing file" "not an image" "truncated image" "-m too small" "triple fault" "triple fault: register dump" "int3 without an IDT" "raw binary" "hlt with interrupts disabled" "raw binary: entry outside the image"; do
 		tap_skip "$t" "$why"
 	done
 	tap_done; exit
@@ -126,6 +126,11 @@ if [ "$status" = 33 ] && [ "$(cat "$tmp/serial.txt")" = R ] && [ ! -s "$tmp/out"
 else
 	tap_fail "raw binary: --load-addr, --serial file:, exit status 33" "status $status, serial '$(cat "$tmp/serial.txt" 2>/dev/null)'"
 fi
+# ---- cli; hlt: nothing can ever wake the vCPU (seen when vmscope runs the PIC: KVM's own
+# irqchip keeps a halted vCPU inside the kernel) ----
+printf '\xfa\xf4' >"$tmp/halt.bin"
+expect "hlt with interrupts disabled" 14 "hlt with interrupts disabled at rip 0x10002" -- \
+	--kernel-irqchip off --kernel "$tmp/halt.bin" --load-addr 0x10000
 expect "raw binary: entry outside the image" 4 "entry point 0x300000 is not inside" -- --kernel "$tmp/raw.bin" --load-addr 0x200000 --entry 0x300000
 
 echo "# vmscope-errors: done"

@@ -60,6 +60,8 @@ static void update_slow(struct x86_cpu *cpu)
 void x86_set_rflags(struct x86_cpu *cpu, uint64_t v)
 {
 	bool tf = cpu->rflags & X86_TF;
+	if ((v & X86_IF) && !(cpu->rflags & X86_IF))
+		cpu->irq_check = true;
 	cpu->rflags = (v & 0x3f7fd7) | 2;
 	cpu->lf.op = X86_LF_NONE;
 	cpu->end_block = true;
@@ -415,13 +417,19 @@ static void exec_block(struct x86_cpu *cpu, const struct x86_block *blk)
 	}
 }
 
+/* The INTR line is looked at only when something may have changed it or the ability to take it:
+ * entry to x86_cpu_run (kicks end a run), IF set, port writes (EOI, mask changes), and every
+ * POLL_EVERY blocks as a backstop. The controller's lock stays off the hot path. */
 static bool intr_ready(struct x86_cpu *cpu)
 {
-	if (!(cpu->rflags & X86_IF) || cpu->intr_shadow || !cpu->bus.intr_is_pending)
+	if (!cpu->irq_check || !(cpu->rflags & X86_IF) || cpu->intr_shadow || !cpu->bus.intr_is_pending)
 		return false;
 	if (cpu->single_step && !cpu->step_irqs)
 		return false;
-	return cpu->bus.intr_is_pending(cpu->bus.opaque);
+	if (cpu->bus.intr_is_pending(cpu->bus.opaque))
+		return true;
+	cpu->irq_check = false;
+	return false;
 }
 
 static void take_interrupt(struct x86_cpu *cpu)
@@ -510,6 +518,7 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 	unsigned poll = 0;
 	struct x86_insn single;
 	cpu->jmp = &jb;
+	cpu->irq_check = true;
 	if (setjmp(jb)) {
 		cpu->end_block = false;
 		x86_exception_entry(cpu);
@@ -528,8 +537,11 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 			cpu->kick = 0;
 			return X86_RUN_REQUEST;
 		}
-		if (++poll % POLL_EVERY == 0 && cpu->bus.has_request && cpu->bus.has_request(cpu->bus.opaque))
-			return X86_RUN_REQUEST;
+		if (++poll % POLL_EVERY == 0) {
+			cpu->irq_check = true;
+			if (cpu->bus.has_request && cpu->bus.has_request(cpu->bus.opaque))
+				return X86_RUN_REQUEST;
+		}
 		if (intr_ready(cpu))
 			take_interrupt(cpu);
 		if (cpu->halted)

@@ -445,8 +445,10 @@ void h_cli(struct x86_cpu *cpu, const struct x86_insn *in)
 void h_sti(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	check_iopl(cpu);
-	if (!(cpu->rflags & X86_IF))
+	if (!(cpu->rflags & X86_IF)) {
 		cpu->intr_shadow = true;
+		cpu->irq_check = true;
+	}
 	cpu->rflags |= X86_IF;
 }
 
@@ -581,6 +583,7 @@ void h_outs(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_io_check(cpu, (uint16_t)cpu->r[X86_RDX], elem_size(in));
 	string_run(cpu, in, step_outs);
 	cpu->end_block = true;
+	cpu->irq_check = true;
 }
 
 /* ---- port I/O ---- */
@@ -601,4 +604,5 @@ void h_out(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_io_check(cpu, port, s);
 	cpu->nr_pio++;
 	cpu->bus.pio_write(cpu->bus.opaque, port, s, cpu->r[X86_RAX] & x86_mask(s));
+	cpu->irq_check = true;
 }

@@ -140,6 +140,7 @@ struct x86_cpu {
 	uint64_t insn_start;	/* linear address of the current instruction */
 	bool intr_shadow;	/* sti / mov ss: no interrupt before the next instruction completes */
 	bool end_block;		/* stop executing the current block after this instruction */
+	bool irq_check;		/* look at the INTR line at the next block boundary */
 	uint8_t exc_depth;	/* nested delivery: 1 = first exception, for #DF and triple fault */
 	int16_t exc_vec;	/* vector being delivered (0x100: an interrupt), -1 none */
 	int pend_vec;		/* raised, not yet delivered */

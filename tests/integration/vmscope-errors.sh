@@ -16,10 +16,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # expect NAME STATUS REGEX -- ARGS...: exit status and a stderr line matching REGEX.
+# $run: a command prefix (another user, another mount namespace), empty by default.
+run=()
 expect() {
 	local name=$1 want=$2 re=$3 status
 	shift 4
-	timeout -k 5 60 "$vmscope" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	timeout -k 5 60 "${run[@]}" "$vmscope" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
 	status=$?
 	if [ "$status" != "$want" ]; then
 		tap_fail "$name" "exit status $status, want $want; stderr: $(head -c 400 "$tmp/err")"
@@ -49,10 +51,30 @@ else
 fi
 if "$vmscope" --version | grep -Eq '^vmscope [0-9]'; then tap_ok "--version"; else tap_fail "--version"; fi
 
+# ---- no KVM: as an unprivileged user, and with /dev/kvm hidden (both need root to arrange) ----
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null || ! command -v unshare >/dev/null; then
+	tap_skip "no permission on /dev/kvm: status 6, says why" "needs root, setpriv and unshare to arrange"
+	tap_skip "no /dev/kvm: status 6, says how to load KVM" "needs root, setpriv and unshare to arrange"
+else
+	if [ -e /dev/kvm ] && [ "$(stat -c %a /dev/kvm)" != 666 ] && [ -r "$hello" ] &&
+	   setpriv --reuid=nobody --regid=nogroup --clear-groups test -r "$vmscope"; then
+		run=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+		expect "no permission on /dev/kvm: status 6, says why" 6 "/dev/kvm: permission denied .*(run as root|add yourself)" -- \
+			--accel kvm --kernel "$hello"
+		run=()
+	else
+		tap_skip "no permission on /dev/kvm: status 6, says why" "/dev/kvm is world-usable or the build is not readable by nobody"
+	fi
+	run=(unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /dev && exec "$@"' sh)
+	expect "no /dev/kvm: status 6, says how to load KVM" 6 "/dev/kvm does not exist: load the KVM module" -- \
+		--accel kvm --kernel "$hello"
+	run=()
+fi
+
 why=$(kvm_usable)
 if [ -n "$why" ]; then
 	echo "# the remaining tests need KVM: $why"
-	for t in "missing file" "not an image" "truncated image" "-m too small" "triple fault" "triple fault: register dump" "int3 without an IDT" "raw binary" "raw binary: entry outside the image"; do
+	for t in "missing file" "not an image" "truncated image" "-m too small" "triple fault" "triple fault: register dump" "int3 without an IDT" "raw binary" "hlt with interrupts disabled" "raw binary: entry outside the image"; do
 		tap_skip "$t" "$why"
 	done
 	tap_done; exit
@@ -104,6 +126,11 @@ if [ "$status" = 33 ] && [ "$(cat "$tmp/serial.txt")" = R ] && [ ! -s "$tmp/out"
 else
 	tap_fail "raw binary: --load-addr, --serial file:, exit status 33" "status $status, serial '$(cat "$tmp/serial.txt" 2>/dev/null)'"
 fi
+# ---- cli; hlt: nothing can ever wake the vCPU (seen when vmscope runs the PIC: KVM's own
+# irqchip keeps a halted vCPU inside the kernel) ----
+printf '\xfa\xf4' >"$tmp/halt.bin"
+expect "hlt with interrupts disabled" 14 "hlt with interrupts disabled at rip 0x10002" -- \
+	--kernel-irqchip off --kernel "$tmp/halt.bin" --load-addr 0x10000
 expect "raw binary: entry outside the image" 4 "entry point 0x300000 is not inside" -- --kernel "$tmp/raw.bin" --load-addr 0x200000 --entry 0x300000
 
 echo "# vmscope-errors: done"

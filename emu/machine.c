@@ -265,8 +265,9 @@ void emu_vm_set_irq(struct emu_vm *vm, unsigned irq, int level)
 	if (vm->intr)
 		vm->intr->set_irq(vm->intr_opaque, irq, level);
 	pthread_mutex_unlock(&vm->intr_lock);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		emu_vcpu_request(vm->vcpus[i], EMU_REQ_IRQ);
+	/* The 8259's INTR line goes to the boot CPU: wake it only when there is something to take. */
+	if (vm->nr_vcpus && emu_vm_intr_is_pending(vm))
+		emu_vcpu_request(vm->vcpus[0], EMU_REQ_IRQ);
 }
 
 void emu_vm_set_intr_controller(struct emu_vm *vm, const struct emu_intr_ops *ops, void *opaque)

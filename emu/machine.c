@@ -12,8 +12,7 @@
 #include "emu/emu-local.h"
 #include "emu/trace-events.h"
 
-/* The interpreter backend (emu/x86): auto falls back to it when KVM is not usable. */
-/* (declared in accel.h; no longer weak now that emu/x86 is always linked) */
+/* The interpreter backend (emu/x86, always linked): auto falls back to it when KVM is not usable. */
 
 #define EMU_RAM_MIN (1ull << 20)
 #define EMU_RAM_MAX (3ull << 30)	/* below the PCI hole, the TSS page and the APICs */
@@ -76,7 +75,6 @@ static int machine_ram_alloc(struct emu_vm *vm, uint64_t size, char *why, size_t
 		machine_why(why, why_len, "cannot map %llu bytes of guest RAM: %s", (unsigned long long)size, strerror(e));
 		return -e;
 	}
-	madvise(p, size, MADV_MERGEABLE);
 	vm->ram = p;
 	vm->ram_size = size;
 	return 0;

@@ -38,6 +38,9 @@ expect "unknown long option" 2 "unknown option '--frobnicate'" -- --frobnicate
 expect "unknown short option" 2 "unknown option '-q'" -- -q --kernel "$hello"
 expect "-m 1x rejected" 2 "-m '1x'" -- -m 1x --kernel "$hello"
 expect "-m 0 rejected" 2 "-m '0'" -- -m 0 --kernel "$hello"
+expect "-m 512K rejected" 2 "from 1M to 3G" -- -m 512K --kernel "$hello"
+expect "-m 4G rejected" 2 "from 1M to 3G" -- -m 4G --kernel "$hello"
+expect "--initrd with a raw binary" 2 "--initrd needs a Multiboot image" -- --initrd x --load-addr 0x1000 --kernel "$hello"
 expect "--smp 0 rejected" 2 "--smp '0'" -- --smp 0 --kernel "$hello"
 expect "--accel bogus rejected" 2 "--accel 'bogus'" -- --accel bogus --kernel "$hello"
 expect "--serial bogus rejected" 2 "--serial 'tty'" -- --serial tty --kernel "$hello"
@@ -74,7 +77,7 @@ fi
 why=$(kvm_usable)
 if [ -n "$why" ]; then
 	echo "# the remaining tests need KVM: $why"
-	for t in "missing file" "not an image" "truncated image" "-m too small" "triple fault" "triple fault: register dump" "int3 without an IDT" "raw binary" "hlt with interrupts disabled" "raw binary: entry outside the image"; do
+	for t in "missing file" "missing --initrd file" "not an image" "truncated image" "-m too small" "modules too big for RAM" "hello with two --initrd modules" "triple fault" "triple fault: register dump" "int3 without an IDT" "raw binary" "hlt with interrupts disabled" "raw binary: entry outside the image" "SIGTERM: status 143 and a message"; do
 		tap_skip "$t" "$why"
 	done
 	tap_done; exit
@@ -82,15 +85,28 @@ fi
 
 # ---- images ----
 expect "missing file" 4 "No such file" -- --kernel "$tmp/nonexistent"
+expect "missing --initrd file" 4 "nonexistent.img: No such file" -- --initrd "$tmp/nonexistent.img" --kernel "$hello"
 head -c 5000 /dev/urandom | tr '\0' 'x' >"$tmp/random.bin"
 expect "not an image" 4 "not a Multiboot image" -- --kernel "$tmp/random.bin"
 if [ -r "$hello" ]; then
 	head -c 4200 "$hello" >"$tmp/truncated.elf"
 	expect "truncated image" 4 "past the end of the 4200-byte image" -- --kernel "$tmp/truncated.elf"
 	expect "-m too small" 4 "outside guest RAM .*try a larger -m" -- -m 1M --kernel "$hello"
+	head -c 1500000 /dev/zero >"$tmp/big.img"
+	expect "modules too big for RAM" 4 "no room for the boot information and modules" -- \
+		-m 2M --initrd "$tmp/big.img" --kernel "$hello"
+	timeout -k 5 60 "$vmscope" -m 16M --initrd "$tmp/big.img" --initrd "$tmp/random.bin" --kernel "$hello" >"$tmp/out" 2>&1
+	status=$?
+	if [ "$status" = 1 ] && cmp -s "$tmp/out" "$root/tests/guests/hello.expected"; then
+		tap_ok "hello with two --initrd modules"
+	else
+		tap_fail "hello with two --initrd modules" "status $status: $(head -c 300 "$tmp/out")"
+	fi
 else
 	tap_skip "truncated image" "$hello not built"
 	tap_skip "-m too small" "$hello not built"
+	tap_skip "modules too big for RAM" "$hello not built"
+	tap_skip "hello with two --initrd modules" "$hello not built"
 fi
 
 # ---- a guest that triple-faults: lidt of an empty IDT, then ud2 ----
@@ -133,6 +149,25 @@ printf '\xfa\xf4' >"$tmp/halt.bin"
 expect "hlt with interrupts disabled" 14 "hlt with interrupts disabled at rip 0x10002" -- \
 	--kernel-irqchip off --kernel "$tmp/halt.bin" --load-addr 0x10000
 expect "raw binary: entry outside the image" 4 "entry point 0x300000 is not inside" -- --kernel "$tmp/raw.bin" --load-addr 0x200000 --entry 0x300000
+
+# ---- SIGTERM ends a running guest: status 128 + 15, one line ----
+demo=$B/tests/guests/demo.elf
+if [ -r "$demo" ]; then
+	"$vmscope" --kernel "$demo" --append ticks=100000000 >"$tmp/demo.out" 2>"$tmp/demo.err" </dev/null &
+	pid=$!
+	# wait for the guest to be running (its first tick report), not for a time
+	timeout 60 sh -c 'until grep -q "10 ticks" "$1"; do sleep 0.05; done' sh "$tmp/demo.out"
+	kill -TERM "$pid"
+	wait "$pid"
+	status=$?
+	if [ "$status" = 143 ] && grep -q "stopped by signal Terminated" "$tmp/demo.err"; then
+		tap_ok "SIGTERM: status 143 and a message"
+	else
+		tap_fail "SIGTERM: status 143 and a message" "status $status: $(head -c 300 "$tmp/demo.err")"
+	fi
+else
+	tap_skip "SIGTERM: status 143 and a message" "$demo not built"
+fi
 
 echo "# vmscope-errors: done"
 tap_done

@@ -350,8 +350,10 @@ static int core_create_vm(struct vmscope *vs)
 		fprintf(stderr, "%s: cannot create the VM: %s\n", vs->prog, why[0] ? why : strerror(-e));
 		return VMSCOPE_EXIT_ACCEL;
 	}
-	if (vs->cfg.accel == EMU_ACCEL_AUTO)
-		fprintf(stderr, "%s: --accel auto: using %s\n", vs->prog, emu_vm_accel_name(vs->vm));
+	/* auto names its choice when it is not the usual one (KVM), so scripts see no noise */
+	if (vs->cfg.accel == EMU_ACCEL_AUTO && strcmp(emu_vm_accel_name(vs->vm), "kvm"))
+		fprintf(stderr, "%s: --accel auto: KVM is not usable here, using %s\n", vs->prog,
+			emu_vm_accel_name(vs->vm));
 	return 0;
 }
 

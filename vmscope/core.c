@@ -350,6 +350,7 @@ static const struct {
 	[EMU_END_HALTED] = { VMSCOPE_EXIT_HALTED, "guest halted for ever" },
 	[EMU_END_QUIT] = { VMSCOPE_EXIT_OK, NULL },
 	[EMU_END_HOST_ERROR] = { VMSCOPE_EXIT_HOST, "host error" },
+	[EMU_END_RESET] = { VMSCOPE_EXIT_OK, "guest reset" },
 };
 
 static int core_report_end(struct vmscope *vs, const struct emu_end *end)
@@ -364,6 +365,8 @@ static int core_report_end(struct vmscope *vs, const struct emu_end *end)
 		return end->status;
 	}
 	fprintf(stderr, "%s: %s\n", vs->prog, end->message);
+	if (end->reason == EMU_END_RESET)
+		return VMSCOPE_EXIT_OK;	/* the guest's reboot: its clean end (man/vmscope.1) */
 	if (vcpu)
 		emu_vcpu_dump(vcpu, stderr);
 	if ((unsigned)end->reason < sizeof(core_end_status) / sizeof(core_end_status[0]))

@@ -77,6 +77,10 @@ run "initrd does not fit beside the kernel" 4 "initrd .* does not fit between th
 long=$(head -c 3000 /dev/zero | tr '\0' 'x')
 run "command line longer than cmdline_size" 4 "command line is 3000 bytes; this kernel takes at most 2047" -- -m 32 --kernel "$tiny" --append "$long"
 
+# ---- the guest's reboot: reset bit of port 0xcf9 (Linux reboot=p) ends vmscope with status 0 ----
+printf '\xb0\x06\xba\xf9\x0c\x00\x00\xee\xf4' >"$tmp/reset.bin"	# mov al,6; mov edx,0xcf9; out dx,al; hlt
+run "reset via port 0xcf9: exit 0 and says so" 0 "guest reset the machine \\(port 0xcf9\\)" -- -m 4 --kernel "$tmp/reset.bin" --load-addr 0x10000
+
 # ---- Debian's kernel, when make linux-fetch cached it ----
 if [ -s "$B/linux/vmlinuz" ]; then
 	run "Debian's vmlinuz: header parsed, too large for -m 64" 4 "does not fit in 64 MiB of RAM: it runs at 0x1000000" -- -m 64 --kernel "$B/linux/vmlinuz"

@@ -21,9 +21,10 @@
 
 #define EMU_RFLAGS_IF (1u << 9)
 
+/* vm->lock held: the thread cannot exit meanwhile. */
 static void vcpu_kick(struct emu_vcpu *vcpu)
 {
-	if (vcpu->vm->ops->kick)
+	if (vcpu->thread_alive && vcpu->vm->ops->kick)
 		vcpu->vm->ops->kick(vcpu);
 }
 
@@ -214,6 +215,17 @@ static bool vcpu_handle_requests(struct emu_vcpu *vcpu)
 	return false;
 }
 
+/* An AP nobody can start (no in-kernel LAPIC to deliver INIT/SIPI): sleep until asked. */
+static void vcpu_sleep(struct emu_vcpu *vcpu)
+{
+	struct emu_vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->ended && !emu_vcpu_has_request(vcpu))
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+}
+
 /* HLT without an in-kernel irqchip: sleep until an interrupt is pending or someone asks. */
 static bool vcpu_halt(struct emu_vcpu *vcpu)
 {
@@ -291,6 +303,10 @@ static void *vcpu_thread(void *arg)
 
 		if (vcpu_handle_requests(vcpu))
 			break;
+		if (vcpu->wait_for_sipi) {
+			vcpu_sleep(vcpu);
+			continue;
+		}
 		memset(&ex, 0, sizeof(ex));
 		err = vm->ops->vcpu_run(vcpu, &ex);
 		if (err) {
@@ -304,6 +320,7 @@ static void *vcpu_thread(void *arg)
 			break;
 	}
 	pthread_mutex_lock(&vm->lock);
+	vcpu->thread_alive = false;
 	vm->nr_running_threads--;
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
@@ -325,6 +342,7 @@ int emu_vcpus_create(struct emu_vm *vm)
 			return -ENOMEM;
 		vcpu->vm = vm;
 		vcpu->index = i;
+		vcpu->wait_for_sipi = i > 0 && !(vm->ops->has_irqchip && vm->ops->has_irqchip(vm));
 		atomic_init(&vcpu->request, EMU_REQ_DEBUG);
 		vm->vcpus[vm->nr_vcpus++] = vcpu;
 		err = vm->ops->vcpu_init(vcpu);
@@ -376,6 +394,7 @@ int emu_vm_start(struct emu_vm *vm)
 		err = -pthread_create(&vm->vcpus[i]->thread, NULL, vcpu_thread, vm->vcpus[i]);
 		if (!err) {
 			vm->vcpus[i]->thread_started = true;
+			vm->vcpus[i]->thread_alive = true;
 			vm->nr_running_threads++;
 		}
 	}

@@ -315,6 +315,47 @@ static void test_memory_views(void **state)
 	emu_vm_destroy(vm);
 }
 
+static int reload_loop(void *opaque, struct emu_vm *vm)
+{
+	struct emu_load_image img;
+	struct emu_load_error err;
+	int *calls = opaque;
+
+	(*calls)++;
+	assert_int_equal(emu_load_parse_raw(sizeof(loop_code), CODE, CODE, 4 << 20, &img, &err), 0);
+	return emu_load_boot(vm, &img, loop_code, sizeof(loop_code), NULL, &err);
+}
+
+static void test_reset(void **state)
+{
+	static const uint8_t marker[4] = { 1, 2, 3, 4 };
+	struct emu_vm *vm;
+	struct emu_regs r;
+	uint8_t b[4];
+	int calls = 0;
+
+	require_kvm();
+	vm = make_vm(false);
+	assert_int_equal(emu_vm_reset(vm), -EOPNOTSUPP);	/* no handler */
+	emu_vm_set_reset_handler(vm, reload_loop, &calls);
+	assert_int_equal(emu_vm_start(vm), 0);
+	run_until_writes(vm, 3);
+	assert_int_equal(emu_vm_write_phys(vm, 0x30000, marker, sizeof(marker)), 0);
+	assert_int_equal(emu_vm_reset(vm), 0);	/* running before: running after */
+	assert_int_equal(calls, 1);
+	assert_false(emu_vm_is_paused(vm));
+	run_until_writes(vm, 3);
+	assert_int_equal(emu_vm_pause(vm), 0);
+	assert_int_equal(emu_vm_read_phys(vm, 0x30000, b, sizeof(b)), 0);
+	assert_int_equal(b[0] | b[1] | b[2] | b[3], 0);	/* RAM was cleared */
+	assert_int_equal(emu_vm_reset(vm), 0);	/* paused before: paused after, at the entry */
+	assert_true(emu_vm_is_paused(vm));
+	assert_int_equal(emu_vcpu_get_regs(emu_vm_vcpu(vm, 0), &r), 0);
+	assert_int_equal(r.rip, CODE);
+	assert_int_equal(r.rax, EMU_MB_BOOT_MAGIC);
+	end_vm(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_sw_breakpoint_or_honest_refusal),
 		cmocka_unit_test(test_watchpoint_or_honest_refusal),
 		cmocka_unit_test(test_memory_views),
+		cmocka_unit_test(test_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,7 +158,7 @@ static int core_configure(struct vmscope *vs)
 	if (vs->entry_set && !vs->raw)
 		return vmscope_usage_error(vs, "--entry needs --load-addr (a raw binary)"), VMSCOPE_EXIT_USAGE;
 	if ((vs->raw && vs->nr_modules))
-		return vmscope_usage_error(vs, "--initrd needs a Linux or Multiboot image, not a raw binary"), VMSCOPE_EXIT_USAGE;
+		return vmscope_usage_error(vs, "--initrd needs a Multiboot image or a Linux bzImage, not a raw binary"), VMSCOPE_EXIT_USAGE;
 	if (!vs->entry_set)
 		vs->entry = vs->load_addr;
 	return 0;

@@ -103,7 +103,7 @@ static void kvm_install_kick_signal(void)
 
 static int kvm_get_cpuid(struct kvm_vm_data *k)
 {
-	for (unsigned n = 64; n <= 4096; n *= 2) {
+	for (unsigned n = 256; n <= 4096; n *= 2) {	/* 256: one call on today's hosts */
 		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
 		if (!c)
 			return -ENOMEM;

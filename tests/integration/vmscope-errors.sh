@@ -77,7 +77,7 @@ fi
 why=$(kvm_usable)
 if [ -n "$why" ]; then
 	echo "# the remaining tests need KVM: $why"
-	for t in "missing file" "missing --initrd file" "not an image" "truncated image" "-m too small" "modules too big for RAM" "hello with two --initrd modules" "triple fault" "triple fault: register dump" "int3 without an IDT" "raw binary" "hlt with interrupts disabled" "raw binary: entry outside the image"; do
+	for t in "missing file" "missing --initrd file" "not an image" "truncated image" "-m too small" "modules too big for RAM" "hello with two --initrd modules" "triple fault" "triple fault: register dump" "int3 without an IDT" "raw binary" "hlt with interrupts disabled" "raw binary: entry outside the image" "SIGTERM: status 143 and a message"; do
 		tap_skip "$t" "$why"
 	done
 	tap_done; exit
@@ -148,6 +148,25 @@ printf '\xfa\xf4' >"$tmp/halt.bin"
 expect "hlt with interrupts disabled" 14 "hlt with interrupts disabled at rip 0x10002" -- \
 	--kernel-irqchip off --kernel "$tmp/halt.bin" --load-addr 0x10000
 expect "raw binary: entry outside the image" 4 "entry point 0x300000 is not inside" -- --kernel "$tmp/raw.bin" --load-addr 0x200000 --entry 0x300000
+
+# ---- SIGTERM ends a running guest: status 128 + 15, one line ----
+demo=$B/tests/guests/demo.elf
+if [ -r "$demo" ]; then
+	"$vmscope" --kernel "$demo" --append ticks=100000000 >"$tmp/demo.out" 2>"$tmp/demo.err" </dev/null &
+	pid=$!
+	# wait for the guest to be running (its first tick report), not for a time
+	timeout 60 sh -c 'until grep -q "10 ticks" "$1"; do sleep 0.05; done' sh "$tmp/demo.out"
+	kill -TERM "$pid"
+	wait "$pid"
+	status=$?
+	if [ "$status" = 143 ] && grep -q "stopped by signal Terminated" "$tmp/demo.err"; then
+		tap_ok "SIGTERM: status 143 and a message"
+	else
+		tap_fail "SIGTERM: status 143 and a message" "status $status: $(head -c 300 "$tmp/demo.err")"
+	fi
+else
+	tap_skip "SIGTERM: status 143 and a message" "$demo not built"
+fi
 
 echo "# vmscope-errors: done"
 tap_done

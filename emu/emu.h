@@ -203,7 +203,8 @@ void emu_vm_request_end(struct emu_vm *vm, enum emu_end_reason reason, int statu
  * A debug event racing with a pause is dropped; a breakpoint fires again after resume. */
 EMU_MUST_CHECK int emu_vm_pause(struct emu_vm *vm);
 /* Resumes all vCPUs. With step_vcpu >= 0 only that vCPU executes one instruction and the VM stops
- * again (reported through the debug handler as EMU_DBG_STEP). */
+ * again (reported through the debug handler as EMU_DBG_STEP); -EBUSY unless the VM is paused,
+ * -EINVAL for no such vCPU, -ESRCH once the guest is over. */
 EMU_MUST_CHECK int emu_vm_resume(struct emu_vm *vm, int step_vcpu);
 bool emu_vm_is_paused(const struct emu_vm *vm);
 /* system_reset: pauses the VM, clears RAM, calls the reset handler (which reloads the image and

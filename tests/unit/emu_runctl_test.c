@@ -147,8 +147,10 @@ static void test_pause_resume(void **state)
 	assert_int_equal(emu_vcpu_get_regs(emu_vm_vcpu(vm, 0), &r2), 0);
 	assert_int_equal(r1.rax, r2.rax);	/* paused: nothing moves */
 	assert_int_equal(emu_vm_resume(vm, -1), 0);
+	assert_int_equal(emu_vm_resume(vm, 0), -EBUSY);	/* stepping needs a paused VM */
 	run_until_writes(vm, 5);
 	assert_int_equal(emu_vm_pause(vm), 0);
+	assert_int_equal(emu_vm_resume(vm, 7), -EINVAL);	/* no vCPU 7 */
 	assert_int_equal(emu_vcpu_get_regs(emu_vm_vcpu(vm, 0), &r2), 0);
 	assert_true((uint32_t)(r2.rax - r1.rax) >= 4);
 	end_vm(vm);

@@ -4,7 +4,8 @@
  * IRQ 0 (PIT channel 0, mode 0, a one-shot that fires two ticks after its count is written) and
  * IRQ 4 (COM1, THR-empty interrupt, enabled in IER). Checks the order of delivery by priority,
  * after a priority rotation, with a mask, and that a lower-priority request waits for the EOI of
- * the one in service. Every result is an order of events, never a time.
+ * the one in service; then IRQ 8 (the CMOS clock's periodic interrupt) through the slave PIC.
+ * Every result is an order of events, never a time.
  */
 #include "guest.h"
 
@@ -58,6 +59,23 @@ __attribute__((interrupt)) static void isr_timer(struct g_intr_frame *f)
 		record('e');
 		return;
 	}
+	g_outb(PIC1, 0x20);
+}
+
+static uint8_t cmos_read(uint8_t reg)
+{
+	g_outb(0x70, reg);
+	return g_inb(0x71);
+}
+
+__attribute__((interrupt)) static void isr_rtc(struct g_intr_frame *f)
+{
+	record('8');
+	g_outb(0x70, 0x0b);
+	g_outb(0x71, 0x02);			/* PIE off: one is enough */
+	if (cmos_read(0x0c) & 0x40)		/* reading C acknowledges it */
+		record('p');
+	g_outb(PIC2, 0x20);
 	g_outb(PIC1, 0x20);
 }
 
@@ -131,11 +149,28 @@ static void print_order(const char *what)
 	g_puts("\n");
 }
 
+/* The RTC's periodic interrupt (1024 Hz) on IRQ 8: slave line 0, through master line 2. */
+static void rtc_periodic(void)
+{
+	reset_events();
+	g_outb(PIC1 + 1, 0xfb);			/* only the cascade on the master */
+	g_outb(PIC2 + 1, 0xfe);			/* only IRQ 8 on the slave */
+	(void)cmos_read(0x0c);
+	g_outb(0x70, 0x0a);
+	g_outb(0x71, 0x26);
+	g_outb(0x70, 0x0b);
+	g_outb(0x71, 0x42);			/* PIE, 24 h BCD */
+	take_interrupts(1, 0);
+	g_outb(PIC2 + 1, 0xff);
+	print_order("RTC periodic interrupt through the slave PIC");
+}
+
 void guest_main(const char *cmdline)
 {
 	g_cpu_init();
 	g_idt_set(IRQ_BASE + 0, (void (*)(void))isr_timer, 0);
 	g_idt_set(IRQ_BASE + 4, (void (*)(void))isr_uart, 0);
+	g_idt_set(IRQ_BASE + 8, (void (*)(void))isr_rtc, 0);
 	g_mmio_write32(LAPIC_SVR, 0x1ff);	/* virtual-wire mode, see demo.c */
 	g_mmio_write32(LAPIC_LVT0, 0x700);
 	g_outb(PIT_CMD, 0x30);			/* stop the periodic reset-time timer */
@@ -160,6 +195,7 @@ void guest_main(const char *cmdline)
 	take_interrupts(3, 0);
 	print_order("IRQ 4 raised inside IRQ 0's handler");
 	g_printf("irqs: IRQ 4 held until IRQ 0's EOI: %s\n", nest_held ? "yes" : "NO");
+	rtc_periodic();
 	g_outb(PIC1 + 1, 0xff);
 	g_outb(G_COM1 + 4, 0x00);
 	g_exit(G_EXIT_OK);

@@ -426,14 +426,15 @@ static int core_attach_all(struct vmscope *vs, const struct vmscope_module *cons
 	return 0;
 }
 
-static int core_run_vm(struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr)
+static int core_run_vm(struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr,
+		       struct core_signals *sig_)
 {
-	struct core_signals sig = { .vm = vs->vm };
+	struct core_signals sig = *sig_;
 	struct emu_end end;
 	unsigned attached;
 	int status;
 
-	core_signals_block(&sig);	/* before any thread starts: they inherit the mask */
+	sig.vm = vs->vm;
 	status = core_attach_all(vs, mods, nr, &attached);
 	if (!status && emu_vm_start(vs->vm)) {
 		fprintf(stderr, "%s: cannot start the vCPUs\n", vs->prog);
@@ -454,8 +455,12 @@ static int core_run_vm(struct vmscope *vs, const struct vmscope_module *const *m
 
 int vmscope_run(struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr)
 {
+	struct core_signals sig = { 0 };
 	int status;
 
+	/* Before any thread exists (devices and modules start some): they all inherit the mask, so
+	 * SIGINT/SIGTERM/SIGHUP reach only the signal thread and end the guest cleanly. */
+	core_signals_block(&sig);
 	for (unsigned i = 0; i < nr; i++) {
 		status = mods[i]->configure ? mods[i]->configure(vs) : 0;
 		if (status)
@@ -465,7 +470,7 @@ int vmscope_run(struct vmscope *vs, const struct vmscope_module *const *mods, un
 	if (!status)
 		status = core_load(vs);
 	if (!status)
-		status = core_run_vm(vs, mods, nr);
+		status = core_run_vm(vs, mods, nr, &sig);
 	emu_vm_destroy(vs->vm);
 	vs->vm = NULL;
 	free(vs->image);

@@ -229,7 +229,6 @@ static int tp_perf_open(const struct tp_event *e, int tid, int cpu, int group_fd
 	attr.type = PERF_TYPE_TRACEPOINT;
 	attr.size = sizeof(attr);
 	attr.config = (uint64_t)e->id;
-	attr.sample_period = 1;
 	attr.read_format = PERF_FORMAT_GROUP;
 	attr.inherit = tid > 0;
 	fd = (int)syscall(SYS_perf_event_open, &attr, tid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);

@@ -364,7 +364,7 @@ static int kvmstat_field_help(struct kvmstat_model *m)
 {
 	struct dbgfs_samples f = { 0 };
 	char why[512];
-	int ret = kvmstat_model_fields(m, &f, why, sizeof(why));
+	int ret = kvmstat_model_fields(m, true, &f, why, sizeof(why));
 
 	if (ret < 0) {
 		fprintf(stderr, "kvmstat: %s\n", why);

@@ -99,6 +99,7 @@ extern const struct accel_ops emu_interp_accel_ops;
 
 /* ---- what the core offers backends ---- */
 uint8_t *emu_vm_ram(struct emu_vm *vm);
+const struct emu_config *emu_vm_config(const struct emu_vm *vm);
 void *emu_vm_accel_data(struct emu_vm *vm);
 void emu_vm_set_accel_data(struct emu_vm *vm, void *data);
 void *emu_vcpu_accel_data(struct emu_vcpu *vcpu);

@@ -195,7 +195,8 @@ static int vmtrace_cmd_info(struct vmtrace_file *vf, FILE *out)
 		const struct trace_event_desc *d = trace_reader_event(vf->r, i);
 		fprintf(out, "%5u %s(", i, d->name);
 		for (unsigned a = 0; a < d->nargs; a++)
-			fprintf(out, "%s%s %s", a ? ", " : "", d->arg_ctypes[a], d->arg_names[a]);
+			fprintf(out, "%s%s%s%s", a ? ", " : "", d->arg_ctypes[a],
+				d->arg_ctypes[a][strlen(d->arg_ctypes[a]) - 1] == '*' ? "" : " ", d->arg_names[a]);
 		fprintf(out, ") \"%s\"\n", d->fmt);
 	}
 	fprintf(out, "records selected: %zu\n", vf->n);

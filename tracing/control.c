@@ -226,9 +226,73 @@ static int trace_apply_glob(struct trace_handle *h, const char *glob, bool enabl
 	return matched;
 }
 
+void trace_set_autostart(struct trace_handle *h, int argc, char *const *argv)
+{
+	h->autostart = true;
+	h->argc = argc;
+	h->argv = argv;
+}
+
+bool trace_is_started(const struct trace_handle *h)
+{
+	return h->started;
+}
+
+static int trace_autostart(struct trace_handle *h)
+{
+	char why[512] = "";
+	int rc = 0;
+	pthread_mutex_lock(&h->drain_lock);	/* no writer yet: serialises QMP and gdb callers */
+	if (!h->started && h->autostart) {
+		rc = trace_start(h, h->argc, h->argv, why, sizeof(why));
+		if (rc)
+			fprintf(stderr, "vmscope: tracing: %s\n", why);
+	}
+	pthread_mutex_unlock(&h->drain_lock);
+	return rc;
+}
+
 int trace_event_set_state(struct trace_handle *h, const char *glob, bool enable)
 {
+	if (enable && !h->started && h->autostart) {
+		int rc = trace_autostart(h);
+		if (rc)
+			return rc;
+	}
 	return trace_apply_glob(h, glob, enable);
+}
+
+static bool trace_glob_has_meta(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+int trace_qmp_get_state(const struct trace_handle *h, const char *name, char *out, size_t len)
+{
+	size_t n = (size_t)snprintf(out, len, "[");
+	int matched = 0;
+	for (unsigned i = 0; i < h->nr_events; i++) {
+		if (!trace_glob_is_match(name, trace_event_name(h, i)))
+			continue;
+		if (n < len)
+			n += (size_t)snprintf(out + n, len - n, "%s{\"name\": \"%s\", \"state\": \"%s\", \"vcpu\": false}",
+					      matched ? ", " : "", trace_event_name(h, i),
+					      trace_event_is_enabled(h, i) ? "enabled" : "disabled");
+		matched++;
+	}
+	if (n < len)
+		snprintf(out + n, len - n, "]");
+	if (n + 1 >= len)
+		return -ENOSPC;
+	return !matched && !trace_glob_has_meta(name) ? -ENOENT : matched;
+}
+
+int trace_qmp_set_state(struct trace_handle *h, const char *name, bool enable)
+{
+	int m = trace_event_set_state(h, name, enable);
+	if (m < 0)
+		return m;
+	return !m && !trace_glob_has_meta(name) ? -ENOENT : 0;
 }
 
 int trace_enable_patterns(struct trace_handle *h, const char *patterns, char *why, size_t why_len)
@@ -301,6 +365,10 @@ int trace_parse_option(struct trace_handle *h, const char *arg, bool *want_help,
 		return trace_set_file(h, arg + 5);
 	if (!strncmp(arg, "backend=", 8))
 		return trace_set_backends(h, arg + 8, why, why_len);
+	if (!strncmp(arg, "log=", 4))
+		return trace_set_log_file(h, arg + 4);
+	if (!strncmp(arg, "tracefs=", 8))
+		return trace_set_tracefs(h, arg + 8);
 	int rc = trace_enable_patterns(h, arg, why, why_len);
 	return rc < 0 ? rc : 0;
 }
@@ -344,7 +412,8 @@ static void trace_print_signature(const struct trace_event_desc *d, FILE *out)
 {
 	fprintf(out, "%s(", d->name);
 	for (unsigned a = 0; a < d->nargs; a++)
-		fprintf(out, "%s%s %s", a ? ", " : "", d->arg_ctypes[a], d->arg_names[a]);
+		fprintf(out, "%s%s%s%s", a ? ", " : "", d->arg_ctypes[a],
+			d->arg_ctypes[a][strlen(d->arg_ctypes[a]) - 1] == '*' ? "" : " ", d->arg_names[a]);
 	fprintf(out, ")");
 }
 
@@ -456,6 +525,8 @@ int trace_start(struct trace_handle *h, int argc, char *const *argv, char *why, 
 	for (unsigned i = 0; i < h->nr_events; i++)
 		trace_state_update(h, i);
 	pthread_mutex_unlock(&h->lock);
+	if (h->backends & TRACE_BACKEND_USDT)
+		trace_usdt_poll(h);	/* consumers attached before the start (gdb) fire from the first event */
 	return 0;
 }
 

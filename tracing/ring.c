@@ -174,7 +174,7 @@ int trace_writer_drain(struct trace_handle *h)
 
 /* USDT: an attached consumer (perf, bpftrace, gdb) raises the event's semaphore; turn the
  * tracepoint on so the probe fires, and off again when it detaches. */
-static void trace_usdt_poll(struct trace_handle *h)
+void trace_usdt_poll(struct trace_handle *h)
 {
 	pthread_mutex_lock(&h->lock);
 	for (unsigned i = 0; i < h->nr_events; i++) {

@@ -51,6 +51,9 @@ struct trace_handle {
 	uint64_t start_mono;
 	uint64_t file_bytes;		/* bytes of records written to the file */
 	int write_error;		/* first -errno from writing the file */
+	bool autostart;			/* start on the first run-time enable */
+	int argc;
+	char *const *argv;
 };
 
 /* control.c */
@@ -64,6 +67,7 @@ int trace_writer_start(struct trace_handle *h, char *why, size_t why_len);
 void trace_writer_stop(struct trace_handle *h);
 int trace_writer_drain(struct trace_handle *h);
 void trace_rings_free(struct trace_handle *h);
+void trace_usdt_poll(struct trace_handle *h);
 
 /* file.c */
 int trace_file_write_header(struct trace_handle *h, int argc, char *const *argv);

@@ -386,6 +386,7 @@ static void gen_header_event(FILE *o, const char *G, const struct gen_event *e)
 	gen_upper(U, sizeof(U), e->name);
 	if (e->disabled) {
 		fprintf(o, "/* %s: disabled in trace-events, compiles to nothing */\n", e->name);
+		fprintf(o, "static inline bool trace_%s_is_enabled(void)\n{\n\treturn false;\n}\n", e->name);
 		fprintf(o, "static inline void trace_%s(", e->name);
 		gen_params(o, e);
 		fprintf(o, ")\n{\n");
@@ -399,6 +400,9 @@ static void gen_header_event(FILE *o, const char *G, const struct gen_event *e)
 		fprintf(o, ", %s%s%s", e->args[i].ctype, e->args[i].ctype[strlen(e->args[i].ctype) - 1] == '*' ? "" : " ",
 			e->args[i].name);
 	fprintf(o, ");\n");
+	fprintf(o, "/* For arguments that cost something to compute: if (trace_%s_is_enabled()) ... */\n", e->name);
+	fprintf(o, "static inline bool trace_%s_is_enabled(void)\n{\n\treturn __builtin_expect(__atomic_load_n(&trace_state_%s[TRACE_EV_%s], __ATOMIC_RELAXED) != NULL, 0);\n}\n",
+		e->name, G, U);
 	fprintf(o, "static inline void trace_%s(", e->name);
 	gen_params(o, e);
 	fprintf(o, ")\n{\n\tstruct trace_handle *h = __atomic_load_n(&trace_state_%s[TRACE_EV_%s], __ATOMIC_RELAXED);\n",

@@ -12,6 +12,7 @@
 
 static const struct vmscope_module *const vmscope_modules[] = {
 	&vmscope_core_module,
+	&vmscope_trace_module,
 	&vmscope_qmp_module,
 };
 
@@ -23,6 +24,8 @@ int main(int argc, char **argv)
 		.prog = "vmscope",
 		.mods = vmscope_modules,
 		.nr_mods = sizeof(vmscope_modules) / sizeof(vmscope_modules[0]),
+		.argc = argc,
+		.argv = argv,
 	};
 	int r = vmscope_parse(&vs, vs.mods, vs.nr_mods, argc, argv);
 

@@ -13,6 +13,8 @@
 
 #include "emu/emu.h"
 
+struct trace_handle;
+
 /* Process exit statuses. A guest's debug-exit status is (value << 1) | 1, always odd; vmscope's
  * own failures are even, so the two never collide. Documented in man/vmscope.1 (EXIT STATUS). */
 enum vmscope_exit {
@@ -42,8 +44,13 @@ struct vmscope {
 	const char *modules[VMSCOPE_MAX_MODULES];
 	unsigned nr_modules;
 	struct emu_vm *vm;		/* after the VM is created */
+	void *image;			/* the --kernel file, kept for system_reset */
+	size_t image_len;
 	const struct vmscope_module *const *mods;	/* every module, for --help */
 	unsigned nr_mods;
+	int argc;			/* the command line, recorded in trace files */
+	char **argv;
+	struct trace_handle *trace;	/* tracing: set by --trace* options (vmscope/trace.c) */
 };
 
 /* One command-line option. val is the short option character, or a unique value >= 256. */
@@ -68,6 +75,11 @@ struct vmscope_module {
 };
 
 extern const struct vmscope_module vmscope_core_module;
+extern const struct vmscope_module vmscope_trace_module;
+/* gdb `monitor trace on|off PATTERN | list [PATTERN] | flush`: register with
+ * gdb_server_add_monitor(srv, "trace", help, vmscope_trace_gdb_monitor, vs). */
+struct gdb_out;
+int vmscope_trace_gdb_monitor(void *opaque, const char *args, struct gdb_out *out);
 extern const struct vmscope_module vmscope_qmp_module;	/* qmp.c: --qmp */
 
 /* options.c: getopt_long over every module's table. 0, 1 (exit 0) or VMSCOPE_EXIT_USAGE. */

@@ -194,7 +194,7 @@ static void test_help_lists_signatures(void **state)
 	trace_list_events(h, f);
 	fclose(f);
 	assert_non_null(strstr(buf, "* test_u8(uint8_t v)"));
-	assert_non_null(strstr(buf, "  test_str(const char * s, uint32_t n)"));
+	assert_non_null(strstr(buf, "  test_str(const char *s, uint32_t n)"));
 	assert_non_null(strstr(buf, "trace_dropped(uint64_t count)"));
 	assert_null(strstr(buf, "test_disabled"));
 	free(buf);

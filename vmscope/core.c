@@ -38,6 +38,7 @@ static const struct {
 } core_accels[] = {
 	{ "auto", EMU_ACCEL_AUTO },
 	{ "kvm", EMU_ACCEL_KVM },
+	{ "interp", EMU_ACCEL_INTERP },
 };
 
 static int opt_accel(struct vmscope *vs, const char *arg)
@@ -48,7 +49,7 @@ static int opt_accel(struct vmscope *vs, const char *arg)
 			return 0;
 		}
 	}
-	return vmscope_usage_error(vs, "--accel '%s': expected kvm or auto", arg);
+	return vmscope_usage_error(vs, "--accel '%s': expected kvm, interp or auto", arg);
 }
 
 static int opt_kernel(struct vmscope *vs, const char *arg) { vs->kernel = arg; return 0; }
@@ -134,7 +135,7 @@ static const struct vmscope_option core_options[] = {
 	{ "initrd", OPT_MODULE, "FILE", "Linux initrd or Multiboot module (repeatable; Linux: joined)", opt_module },
 	{ "memory", 'm', "SIZE", "guest RAM; suffix K, M (default) or G; default 128M", opt_memory },
 	{ "smp", OPT_SMP, "N", "number of vCPUs (default 1)", opt_smp },
-	{ "accel", OPT_ACCEL, "ACCEL", "kvm or auto (default auto: KVM when usable)", opt_accel },
+	{ "accel", OPT_ACCEL, "ACCEL", "kvm, interp or auto (default auto: KVM when usable, else the interpreter)", opt_accel },
 	{ "kernel-irqchip", OPT_KERNEL_IRQCHIP, "on|off", "off: PIC and PIT in vmscope, not in KVM (default on when offered)", opt_kernel_irqchip },
 	{ "name", OPT_NAME, "NAME", "guest name (shown by kvmstat and QMP)", opt_name },
 	{ "serial", OPT_SERIAL, "DEV", "COM1: stdio (default), file:PATH or none", opt_serial },
@@ -331,7 +332,25 @@ static int core_load(struct vmscope *vs)
 	return 0;
 }
 
-/* ---- signals: SIGINT/SIGTERM/SIGHUP end the guest from a dedicated thread ---- */
+/* ---- signals: SIGINT/SIGTERM/SIGHUP end the guest from a dedicated thread ----
+ *
+ * Our threads block these signals; the signal thread unblocks them, and a handler forwards each
+ * one through a pipe that the thread reads. A handler rather than sigwait(): threads we did not
+ * create (a sanitizer runtime starts one before main) keep an empty mask, and with the default
+ * disposition a SIGTERM landing there would kill the process without a word. The disposition is
+ * process-wide by nature, so the pipe is too.
+ */
+
+static int core_signal_pipe[2] = { -1, -1 };
+
+static void core_on_signal(int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	int saved = errno;
+
+	(void)!write(core_signal_pipe[1], &b, 1);
+	errno = saved;
+}
 
 struct core_signals {
 	sigset_t set;
@@ -342,24 +361,43 @@ struct core_signals {
 static void *core_signal_thread(void *arg)
 {
 	struct core_signals *s = arg;
+	unsigned char b = 0;
 	char msg[64];
-	int sig;
 
-	if (sigwait(&s->set, &sig) == 0 && sig != SIGUSR2) {
-		snprintf(msg, sizeof(msg), "stopped by signal %s", strsignal(sig));
-		emu_vm_request_end(s->vm, EMU_END_QUIT, 128 + sig, msg);
+	pthread_sigmask(SIG_UNBLOCK, &s->set, NULL);
+	while (read(core_signal_pipe[0], &b, 1) < 0 && errno == EINTR)
+		;
+	if (b != 0) {	/* 0: the guest ended on its own, the thread is told to go */
+		snprintf(msg, sizeof(msg), "stopped by signal %s", strsignal(b));
+		emu_vm_request_end(s->vm, EMU_END_QUIT, 128 + b, msg);
 	}
 	return NULL;
 }
 
 static void core_signals_block(struct core_signals *s)
 {
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = core_on_signal;
+	sigemptyset(&sa.sa_mask);
 	sigemptyset(&s->set);
-	sigaddset(&s->set, SIGINT);
-	sigaddset(&s->set, SIGTERM);
-	sigaddset(&s->set, SIGHUP);
-	sigaddset(&s->set, SIGUSR2);	/* wakes the thread at the end */
+	if (core_signal_pipe[0] < 0 && pipe2(core_signal_pipe, O_CLOEXEC) < 0)
+		return;	/* default dispositions stay: a signal still ends the process */
+	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaddset(&s->set, sigs[i]);
+		sigaction(sigs[i], &sa, NULL);
+	}
 	pthread_sigmask(SIG_BLOCK, &s->set, NULL);
+}
+
+static void core_signals_stop(struct core_signals *s)
+{
+	unsigned char b = 0;
+
+	(void)!write(core_signal_pipe[1], &b, 1);
+	pthread_join(s->thread, NULL);
 }
 
 /* ---- ending ---- */
@@ -411,6 +449,10 @@ static int core_create_vm(struct vmscope *vs)
 		fprintf(stderr, "%s: cannot create the VM: %s\n", vs->prog, why[0] ? why : strerror(-e));
 		return VMSCOPE_EXIT_ACCEL;
 	}
+	/* auto names its choice when it is not the usual one (KVM), so scripts see no noise */
+	if (vs->cfg.accel == EMU_ACCEL_AUTO && strcmp(emu_vm_accel_name(vs->vm), "kvm"))
+		fprintf(stderr, "%s: --accel auto: KVM is not usable here, using %s\n", vs->prog,
+			emu_vm_accel_name(vs->vm));
 	return 0;
 }
 
@@ -426,14 +468,15 @@ static int core_attach_all(struct vmscope *vs, const struct vmscope_module *cons
 	return 0;
 }
 
-static int core_run_vm(struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr)
+static int core_run_vm(struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr,
+		       struct core_signals *sig_)
 {
-	struct core_signals sig = { .vm = vs->vm };
+	struct core_signals sig = *sig_;
 	struct emu_end end;
 	unsigned attached;
 	int status;
 
-	core_signals_block(&sig);	/* before any thread starts: they inherit the mask */
+	sig.vm = vs->vm;
 	status = core_attach_all(vs, mods, nr, &attached);
 	if (!status && emu_vm_start(vs->vm)) {
 		fprintf(stderr, "%s: cannot start the vCPUs\n", vs->prog);
@@ -442,8 +485,7 @@ static int core_run_vm(struct vmscope *vs, const struct vmscope_module *const *m
 	if (!status) {
 		pthread_create(&sig.thread, NULL, core_signal_thread, &sig);
 		emu_vm_wait(vs->vm, &end);
-		pthread_kill(sig.thread, SIGUSR2);
-		pthread_join(sig.thread, NULL);
+		core_signals_stop(&sig);
 		status = core_report_end(vs, &end);
 	}
 	while (attached-- > 0)
@@ -454,8 +496,12 @@ static int core_run_vm(struct vmscope *vs, const struct vmscope_module *const *m
 
 int vmscope_run(struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr)
 {
+	struct core_signals sig = { 0 };
 	int status;
 
+	/* Before any thread exists (devices and modules start some): they all inherit the mask, so
+	 * SIGINT/SIGTERM/SIGHUP reach only the signal thread and end the guest cleanly. */
+	core_signals_block(&sig);
 	for (unsigned i = 0; i < nr; i++) {
 		status = mods[i]->configure ? mods[i]->configure(vs) : 0;
 		if (status)
@@ -465,7 +511,7 @@ int vmscope_run(struct vmscope *vs, const struct vmscope_module *const *mods, un
 	if (!status)
 		status = core_load(vs);
 	if (!status)
-		status = core_run_vm(vs, mods, nr);
+		status = core_run_vm(vs, mods, nr, &sig);
 	emu_vm_destroy(vs->vm);
 	vs->vm = NULL;
 	free(vs->image);

@@ -249,7 +249,7 @@ static bool vcpu_halt(struct emu_vcpu *vcpu)
 	/* Lock order is intr_lock, then vm->lock (the PIC kicks under its lock): test the INTR line
 	 * first, unlocked; an interrupt raised later comes with a request (emu_vm_set_irq), which
 	 * the wait below sees under vm->lock, so no wake-up is lost. */
-	if (emu_vm_intr_is_pending(vm))
+	if (emu_vcpu_intr_is_pending(vcpu))
 		return false;
 	pthread_mutex_lock(&vm->lock);
 	while (!vm->ended && !emu_vcpu_has_request(vcpu))

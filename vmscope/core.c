@@ -61,6 +61,8 @@ static int opt_memory(struct vmscope *vs, const char *arg)
 
 	if (vmscope_parse_size(arg, 1ull << 20, &size) || size == 0)
 		return vmscope_usage_error(vs, "-m '%s': expected a size such as 64M, 1G or 65536K", arg);
+	if (size < (1ull << 20) || size > (3ull << 30) || size % 4096)
+		return vmscope_usage_error(vs, "-m '%s': guest RAM must be a multiple of 4 KiB from 1M to 3G", arg);
 	vs->cfg.ram_size = size;
 	return 0;
 }
@@ -260,7 +262,10 @@ static int core_load(struct vmscope *vs)
 	if (!e)
 		e = core_load_image(vs, vs->image, vs->image_len, &err);
 	if (e) {
-		fprintf(stderr, "%s: %s: %s\n", vs->prog, vs->kernel, err.message);
+		if (err.code == EMU_LOAD_IO)	/* the message names the file */
+			fprintf(stderr, "%s: %s\n", vs->prog, err.message);
+		else
+			fprintf(stderr, "%s: %s: %s\n", vs->prog, vs->kernel, err.message);
 		return VMSCOPE_EXIT_IMAGE;
 	}
 	emu_vm_set_reset_handler(vs->vm, core_reset, vs);

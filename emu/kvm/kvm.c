@@ -6,12 +6,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "emu/kvm/kvm-local.h"
@@ -33,6 +35,23 @@ static void kvm_why(char *why, size_t why_len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* EACCES: say who may open it and how to become one of them. */
+static void kvm_why_access(char *why, size_t why_len)
+{
+	struct stat st;
+	struct group *g;
+
+	if (stat("/dev/kvm", &st) == 0 && (st.st_mode & 060) && (g = getgrgid(st.st_gid)) && st.st_gid != 0) {
+		kvm_why(why, why_len, "/dev/kvm: permission denied (group %s, mode %04o): add yourself to group %s "
+			"(usermod -aG %s $USER, then log in again) or run as root", g->gr_name,
+			(unsigned)(st.st_mode & 07777), g->gr_name, g->gr_name);
+		return;
+	}
+	kvm_why(why, why_len, "/dev/kvm: permission denied (mode %04o, only root may open it): run as root, "
+		"or let group kvm use it (chgrp kvm /dev/kvm; chmod 0660 /dev/kvm; usermod -aG kvm $USER)",
+		stat("/dev/kvm", &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0u);
+}
+
 static int kvm_open_dev(char *why, size_t why_len)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -44,8 +63,7 @@ static int kvm_open_dev(char *why, size_t why_len)
 		kvm_why(why, why_len, "/dev/kvm does not exist: load the KVM module (modprobe kvm_intel or kvm_amd) "
 			"and enable virtualization in the firmware, or use another accelerator");
 	else if (e == EACCES || e == EPERM)
-		kvm_why(why, why_len, "/dev/kvm: permission denied: add yourself to its group "
-			"(usermod -aG kvm $USER, then log in again) or run as root");
+		kvm_why_access(why, why_len);
 	else
 		kvm_why(why, why_len, "/dev/kvm: %s", strerror(e));
 	return -e;
@@ -85,7 +103,7 @@ static void kvm_install_kick_signal(void)
 
 static int kvm_get_cpuid(struct kvm_vm_data *k)
 {
-	for (unsigned n = 64; n <= 4096; n *= 2) {
+	for (unsigned n = 256; n <= 4096; n *= 2) {	/* 256: one call on today's hosts */
 		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
 		if (!c)
 			return -ENOMEM;

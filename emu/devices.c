@@ -35,6 +35,7 @@ static void dev_debug_exit_destroy(void *d) { emu_debug_exit_destroy(d); }
 static void dev_pic_destroy(void *d) { emu_pic_destroy(d); }
 static void dev_pit_destroy(void *d) { emu_pit_destroy(d); }
 static void dev_rtc_destroy(void *d) { emu_rtc_destroy(d); }
+static void dev_pci_destroy(void *d) { emu_pci_host_destroy(d); }
 
 static int dev_serial(struct emu_vm *vm, void **out)
 {
@@ -48,6 +49,7 @@ static int dev_debug_exit(struct emu_vm *vm, void **out)
 static int dev_pic(struct emu_vm *vm, void **out) { return emu_pic_create(vm, (struct emu_pic **)out); }
 static int dev_pit(struct emu_vm *vm, void **out) { return emu_pit_create(vm, (struct emu_pit **)out); }
 static int dev_rtc(struct emu_vm *vm, void **out) { return emu_rtc_create(vm, (struct emu_rtc **)out); }
+static int dev_pci(struct emu_vm *vm, void **out) { return emu_pci_host_create(vm, (struct emu_pci_host **)out); }
 
 /* In creation order; the PIC and PIT only when the backend has no in-kernel irqchip. */
 static const struct {
@@ -61,6 +63,7 @@ static const struct {
 	{ "MC146818 RTC", dev_rtc, dev_rtc_destroy, false },
 	{ "8250 UART (COM1)", dev_serial, dev_serial_destroy, false },
 	{ "isa-debug-exit", dev_debug_exit, dev_debug_exit_destroy, false },
+	{ "PCI host ports and reset register", dev_pci, dev_pci_destroy, false },
 };
 
 int emu_devices_create(struct emu_vm *vm, char *why, size_t why_len)

@@ -94,6 +94,7 @@ enum emu_end_reason {
 	EMU_END_HALTED,		/* hlt with interrupts disabled: nothing can ever wake the vCPU */
 	EMU_END_QUIT,		/* asked to quit (QMP quit, gdb kill, signal) */
 	EMU_END_HOST_ERROR,	/* a host-side failure (ioctl, thread) */
+	EMU_END_RESET,		/* the guest reset the machine (port 0xcf9): vmscope ends, it does not reboot */
 };
 
 struct emu_end {

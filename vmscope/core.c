@@ -129,9 +129,9 @@ static int opt_version(struct vmscope *vs, const char *arg)
 }
 
 static const struct vmscope_option core_options[] = {
-	{ "kernel", OPT_KERNEL, "FILE", "guest image: Multiboot v1 (ELF32/ELF64/a.out kludge) or raw binary", opt_kernel },
-	{ "append", OPT_APPEND, "STR", "kernel command line (Multiboot cmdline after the image name)", opt_append },
-	{ "initrd", OPT_MODULE, "FILE", "a Multiboot module (repeatable)", opt_module },
+	{ "kernel", OPT_KERNEL, "FILE", "guest image: Linux bzImage, Multiboot v1 (ELF32/ELF64/a.out kludge) or raw binary", opt_kernel },
+	{ "append", OPT_APPEND, "STR", "kernel command line (Multiboot: after the image name)", opt_append },
+	{ "initrd", OPT_MODULE, "FILE", "Linux initrd or Multiboot module (repeatable; Linux: joined)", opt_module },
 	{ "memory", 'm', "SIZE", "guest RAM; suffix K, M (default) or G; default 128M", opt_memory },
 	{ "smp", OPT_SMP, "N", "number of vCPUs (default 1)", opt_smp },
 	{ "accel", OPT_ACCEL, "ACCEL", "kvm or auto (default auto: KVM when usable)", opt_accel },
@@ -158,7 +158,7 @@ static int core_configure(struct vmscope *vs)
 	if (vs->entry_set && !vs->raw)
 		return vmscope_usage_error(vs, "--entry needs --load-addr (a raw binary)"), VMSCOPE_EXIT_USAGE;
 	if ((vs->raw && vs->nr_modules))
-		return vmscope_usage_error(vs, "--initrd needs a Multiboot image, not a raw binary"), VMSCOPE_EXIT_USAGE;
+		return vmscope_usage_error(vs, "--initrd needs a Multiboot image or a Linux bzImage, not a raw binary"), VMSCOPE_EXIT_USAGE;
 	if (!vs->entry_set)
 		vs->entry = vs->load_addr;
 	return 0;
@@ -242,12 +242,71 @@ static int core_load_image(struct vmscope *vs, const void *buf, size_t len, stru
 	return e;
 }
 
+/* A Linux bzImage: every --initrd file joined into one initrd (Linux unpacks concatenated
+ * cpio archives; each starts 4-byte aligned), the command line is --append alone. */
+static int core_join_initrds(struct vmscope *vs, uint8_t **out, size_t *out_len, struct emu_load_error *err)
+{
+	struct emu_load_module mods[VMSCOPE_MAX_MODULES];
+	size_t total = 0;
+	uint8_t *p;
+	int e = core_read_modules(vs, mods, err);
+
+	if (e)
+		return e;
+	for (unsigned i = 0; i < vs->nr_modules; i++)
+		total = ((total + 3) & ~(size_t)3) + mods[i].size;
+	p = total ? calloc(1, total) : NULL;
+	for (size_t at = 0, i = 0; p && i < vs->nr_modules; at += mods[i].size, i++) {
+		at = (at + 3) & ~(size_t)3;
+		memcpy(p + at, mods[i].data, mods[i].size);
+	}
+	core_free_modules(mods, vs->nr_modules);
+	if (total && !p) {
+		snprintf(err->message, sizeof(err->message), "cannot allocate %zu bytes for the initrd", total);
+		return -ENOMEM;
+	}
+	*out = p;
+	*out_len = total;
+	return 0;
+}
+
+static int core_load_linux(struct vmscope *vs, const void *buf, size_t len, struct emu_load_error *err)
+{
+	struct emu_linux_options opts = { .cmdline = vs->append };
+	struct emu_bzimage bz;
+	uint8_t *initrd = NULL;
+	int e = emu_load_parse_bzimage(buf, len, emu_vm_ram_size(vs->vm), &bz, err);
+
+	if (!e)
+		e = core_join_initrds(vs, &initrd, &opts.initrd_size, err);
+	if (e)
+		return e;
+	opts.initrd = initrd;
+	e = emu_load_linux(vs->vm, &bz, buf, len, &opts, err);
+	free(initrd);
+	return e;
+}
+
+static int core_load_any(struct vmscope *vs, const void *buf, size_t len, struct emu_load_error *err)
+{
+	int e;
+
+	if (!vs->raw && emu_load_is_bzimage(buf, len))
+		return core_load_linux(vs, buf, len, err);
+	e = core_load_image(vs, buf, len, err);
+	if (e && err->code == EMU_LOAD_NOT_MULTIBOOT)
+		snprintf(err->message, sizeof(err->message),
+			 "not a Multiboot image (no header with magic 0x1badb002 in the first 8 KiB) nor a Linux "
+			 "bzImage (no \"HdrS\" at offset 0x202); use --load-addr for a raw binary");
+	return e;
+}
+
 /* system_reset (QMP): the same image, loaded again into cleared RAM. */
 static int core_reset(void *opaque, struct emu_vm *vm)
 {
 	struct vmscope *vs = opaque;
 	struct emu_load_error err;
-	int e = core_load_image(vs, vs->image, vs->image_len, &err);
+	int e = core_load_any(vs, vs->image, vs->image_len, &err);
 
 	if (e)
 		fprintf(stderr, "%s: reset: %s: %s\n", vs->prog, vs->kernel, err.message);
@@ -260,7 +319,7 @@ static int core_load(struct vmscope *vs)
 	int e = emu_load_read_file(vs->kernel, emu_vm_ram_size(vs->vm), &vs->image, &vs->image_len, &err);
 
 	if (!e)
-		e = core_load_image(vs, vs->image, vs->image_len, &err);
+		e = core_load_any(vs, vs->image, vs->image_len, &err);
 	if (e) {
 		if (err.code == EMU_LOAD_IO)	/* the message names the file */
 			fprintf(stderr, "%s: %s\n", vs->prog, err.message);
@@ -316,6 +375,7 @@ static const struct {
 	[EMU_END_HALTED] = { VMSCOPE_EXIT_HALTED, "guest halted for ever" },
 	[EMU_END_QUIT] = { VMSCOPE_EXIT_OK, NULL },
 	[EMU_END_HOST_ERROR] = { VMSCOPE_EXIT_HOST, "host error" },
+	[EMU_END_RESET] = { VMSCOPE_EXIT_OK, "guest reset" },
 };
 
 static int core_report_end(struct vmscope *vs, const struct emu_end *end)
@@ -330,6 +390,8 @@ static int core_report_end(struct vmscope *vs, const struct emu_end *end)
 		return end->status;
 	}
 	fprintf(stderr, "%s: %s\n", vs->prog, end->message);
+	if (end->reason == EMU_END_RESET)
+		return VMSCOPE_EXIT_OK;	/* the guest's reboot: its clean end (man/vmscope.1) */
 	if (vcpu)
 		emu_vcpu_dump(vcpu, stderr);
 	if ((unsigned)end->reason < sizeof(core_end_status) / sizeof(core_end_status[0]))
@@ -364,14 +426,15 @@ static int core_attach_all(struct vmscope *vs, const struct vmscope_module *cons
 	return 0;
 }
 
-static int core_run_vm(struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr)
+static int core_run_vm(struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr,
+		       struct core_signals *sig_)
 {
-	struct core_signals sig = { .vm = vs->vm };
+	struct core_signals sig = *sig_;
 	struct emu_end end;
 	unsigned attached;
 	int status;
 
-	core_signals_block(&sig);	/* before any thread starts: they inherit the mask */
+	sig.vm = vs->vm;
 	status = core_attach_all(vs, mods, nr, &attached);
 	if (!status && emu_vm_start(vs->vm)) {
 		fprintf(stderr, "%s: cannot start the vCPUs\n", vs->prog);
@@ -392,8 +455,12 @@ static int core_run_vm(struct vmscope *vs, const struct vmscope_module *const *m
 
 int vmscope_run(struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr)
 {
+	struct core_signals sig = { 0 };
 	int status;
 
+	/* Before any thread exists (devices and modules start some): they all inherit the mask, so
+	 * SIGINT/SIGTERM/SIGHUP reach only the signal thread and end the guest cleanly. */
+	core_signals_block(&sig);
 	for (unsigned i = 0; i < nr; i++) {
 		status = mods[i]->configure ? mods[i]->configure(vs) : 0;
 		if (status)
@@ -403,7 +470,7 @@ int vmscope_run(struct vmscope *vs, const struct vmscope_module *const *mods, un
 	if (!status)
 		status = core_load(vs);
 	if (!status)
-		status = core_run_vm(vs, mods, nr);
+		status = core_run_vm(vs, mods, nr, &sig);
 	emu_vm_destroy(vs->vm);
 	vs->vm = NULL;
 	free(vs->image);

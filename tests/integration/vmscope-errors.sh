@@ -155,7 +155,7 @@ if [ -r "$demo" ]; then
 	"$vmscope" --kernel "$demo" --append ticks=100000000 >"$tmp/demo.out" 2>"$tmp/demo.err" </dev/null &
 	pid=$!
 	# wait for the guest to be running (its first tick report), not for a time
-	timeout 60 sh -c 'until grep -q "10 ticks" "$1"; do sleep 0.05; done' sh "$tmp/demo.out"
+	timeout 60 sh -c 'until grep -qs "10 ticks" "$1"; do sleep 0.05; done' sh "$tmp/demo.out"
 	kill -TERM "$pid"
 	wait "$pid"
 	status=$?

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "emu/dev/rtc-local.h"
+#include "emu/dev/dev-local.h"
 #include "emu/dev/trace-events.h"
 
 #define RTC_BASE	0x70
@@ -413,7 +414,7 @@ static int rtc_create(struct emu_vm *vm, uint64_t (*now_ns)(void *), void *opaqu
 	r->last_ns = now_ns(opaque);
 	err = emu_io_register(vm, EMU_IO_PIO, RTC_BASE, 2, "rtc", &rtc_ops, r);
 	if (!err && thread) {
-		err = -pthread_create(&r->thread, NULL, rtc_thread_main, r);
+		err = emu_dev_thread_create(&r->thread, rtc_thread_main, r);
 		r->has_thread = !err;
 	}
 	if (err) {

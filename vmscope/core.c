@@ -331,7 +331,25 @@ static int core_load(struct vmscope *vs)
 	return 0;
 }
 
-/* ---- signals: SIGINT/SIGTERM/SIGHUP end the guest from a dedicated thread ---- */
+/* ---- signals: SIGINT/SIGTERM/SIGHUP end the guest from a dedicated thread ----
+ *
+ * Our threads block these signals; the signal thread unblocks them, and a handler forwards each
+ * one through a pipe that the thread reads. A handler rather than sigwait(): threads we did not
+ * create (a sanitizer runtime starts one before main) keep an empty mask, and with the default
+ * disposition a SIGTERM landing there would kill the process without a word. The disposition is
+ * process-wide by nature, so the pipe is too.
+ */
+
+static int core_signal_pipe[2] = { -1, -1 };
+
+static void core_on_signal(int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	int saved = errno;
+
+	(void)!write(core_signal_pipe[1], &b, 1);
+	errno = saved;
+}
 
 struct core_signals {
 	sigset_t set;
@@ -342,24 +360,43 @@ struct core_signals {
 static void *core_signal_thread(void *arg)
 {
 	struct core_signals *s = arg;
+	unsigned char b = 0;
 	char msg[64];
-	int sig;
 
-	if (sigwait(&s->set, &sig) == 0 && sig != SIGUSR2) {
-		snprintf(msg, sizeof(msg), "stopped by signal %s", strsignal(sig));
-		emu_vm_request_end(s->vm, EMU_END_QUIT, 128 + sig, msg);
+	pthread_sigmask(SIG_UNBLOCK, &s->set, NULL);
+	while (read(core_signal_pipe[0], &b, 1) < 0 && errno == EINTR)
+		;
+	if (b != 0) {	/* 0: the guest ended on its own, the thread is told to go */
+		snprintf(msg, sizeof(msg), "stopped by signal %s", strsignal(b));
+		emu_vm_request_end(s->vm, EMU_END_QUIT, 128 + b, msg);
 	}
 	return NULL;
 }
 
 static void core_signals_block(struct core_signals *s)
 {
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = core_on_signal;
+	sigemptyset(&sa.sa_mask);
 	sigemptyset(&s->set);
-	sigaddset(&s->set, SIGINT);
-	sigaddset(&s->set, SIGTERM);
-	sigaddset(&s->set, SIGHUP);
-	sigaddset(&s->set, SIGUSR2);	/* wakes the thread at the end */
+	if (core_signal_pipe[0] < 0 && pipe2(core_signal_pipe, O_CLOEXEC) < 0)
+		return;	/* default dispositions stay: a signal still ends the process */
+	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaddset(&s->set, sigs[i]);
+		sigaction(sigs[i], &sa, NULL);
+	}
 	pthread_sigmask(SIG_BLOCK, &s->set, NULL);
+}
+
+static void core_signals_stop(struct core_signals *s)
+{
+	unsigned char b = 0;
+
+	(void)!write(core_signal_pipe[1], &b, 1);
+	pthread_join(s->thread, NULL);
 }
 
 /* ---- ending ---- */
@@ -443,8 +480,7 @@ static int core_run_vm(struct vmscope *vs, const struct vmscope_module *const *m
 	if (!status) {
 		pthread_create(&sig.thread, NULL, core_signal_thread, &sig);
 		emu_vm_wait(vs->vm, &end);
-		pthread_kill(sig.thread, SIGUSR2);
-		pthread_join(sig.thread, NULL);
+		core_signals_stop(&sig);
 		status = core_report_end(vs, &end);
 	}
 	while (attached-- > 0)

@@ -83,6 +83,10 @@ struct accel_ops {
 	bool (*has_irqchip)(struct emu_vm *vm);
 	void (*set_irq_line)(struct emu_vm *vm, unsigned irq, int level);
 
+	/* Optional: guest RAM [gpa, gpa+len) was written by the host (loader, debugger); a backend
+	 * that caches decoded code drops it. */
+	void (*phys_written)(struct emu_vm *vm, uint64_t gpa, size_t len);
+
 	/* Backend counters appended to emu_vm_stats (may be NULL). */
 	int (*stats)(struct emu_vm *vm, struct emu_stat *out, int max);
 	/* A new KVM binary-statistics fd (KVM_GET_STATS_FD) of the VM (vcpu < 0) or a vCPU; may be NULL. */

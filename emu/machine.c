@@ -12,10 +12,7 @@
 #include "emu/emu-local.h"
 #include "emu/trace-events.h"
 
-/* The interpreter backend is optional at link time: auto falls back to it when it exists. A weak
- * reference does not pull an object out of a static library: whoever links emu/x86 must also
- * reference emu_interp_accel_ops strongly (vmscope's --accel interp does), or drop "weak" here. */
-extern const struct accel_ops emu_interp_accel_ops __attribute__((weak));
+/* The interpreter backend (emu/x86, always linked): auto falls back to it when KVM is not usable. */
 
 #define EMU_RAM_MIN (1ull << 20)
 #define EMU_RAM_MAX (3ull << 30)	/* below the PCI hole, the TSS page and the APICs */
@@ -215,6 +212,8 @@ int emu_vm_write_phys(struct emu_vm *vm, uint64_t gpa, const void *buf, size_t l
 	if (!p)
 		return -EFAULT;
 	memcpy(p, buf, len);
+	if (vm->ops && vm->ops->phys_written)
+		vm->ops->phys_written(vm, gpa, len);
 	return 0;
 }
 

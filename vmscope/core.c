@@ -38,6 +38,7 @@ static const struct {
 } core_accels[] = {
 	{ "auto", EMU_ACCEL_AUTO },
 	{ "kvm", EMU_ACCEL_KVM },
+	{ "interp", EMU_ACCEL_INTERP },
 };
 
 static int opt_accel(struct vmscope *vs, const char *arg)
@@ -48,7 +49,7 @@ static int opt_accel(struct vmscope *vs, const char *arg)
 			return 0;
 		}
 	}
-	return vmscope_usage_error(vs, "--accel '%s': expected kvm or auto", arg);
+	return vmscope_usage_error(vs, "--accel '%s': expected kvm, interp or auto", arg);
 }
 
 static int opt_kernel(struct vmscope *vs, const char *arg) { vs->kernel = arg; return 0; }
@@ -134,7 +135,7 @@ static const struct vmscope_option core_options[] = {
 	{ "initrd", OPT_MODULE, "FILE", "Linux initrd or Multiboot module (repeatable; Linux: joined)", opt_module },
 	{ "memory", 'm', "SIZE", "guest RAM; suffix K, M (default) or G; default 128M", opt_memory },
 	{ "smp", OPT_SMP, "N", "number of vCPUs (default 1)", opt_smp },
-	{ "accel", OPT_ACCEL, "ACCEL", "kvm or auto (default auto: KVM when usable)", opt_accel },
+	{ "accel", OPT_ACCEL, "ACCEL", "kvm, interp or auto (default auto: KVM when usable, else the interpreter)", opt_accel },
 	{ "kernel-irqchip", OPT_KERNEL_IRQCHIP, "on|off", "off: PIC and PIT in vmscope, not in KVM (default on when offered)", opt_kernel_irqchip },
 	{ "name", OPT_NAME, "NAME", "guest name (shown by kvmstat and QMP)", opt_name },
 	{ "serial", OPT_SERIAL, "DEV", "COM1: stdio (default), file:PATH or none", opt_serial },
@@ -448,6 +449,10 @@ static int core_create_vm(struct vmscope *vs)
 		fprintf(stderr, "%s: cannot create the VM: %s\n", vs->prog, why[0] ? why : strerror(-e));
 		return VMSCOPE_EXIT_ACCEL;
 	}
+	/* auto names its choice when it is not the usual one (KVM), so scripts see no noise */
+	if (vs->cfg.accel == EMU_ACCEL_AUTO && strcmp(emu_vm_accel_name(vs->vm), "kvm"))
+		fprintf(stderr, "%s: --accel auto: KVM is not usable here, using %s\n", vs->prog,
+			emu_vm_accel_name(vs->vm));
 	return 0;
 }
 

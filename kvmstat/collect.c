@@ -2,7 +2,7 @@
 /*
  * The model: reads every open source, keeps one series per (name, pid, vcpu) with its baseline,
  * and aggregates the series into the rows of the current view. Counters of a VM that goes away
- * stay in the totals (they never run backwards). No curses here.
+ * stay in the totals (they never run backwards). No terminal drawing here (see ui.c).
  */
 #include <errno.h>
 #include <stdio.h>

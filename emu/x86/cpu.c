@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "emu/x86/handlers.h"
+#include "emu/x86/trace-events.h"
 
 #define BLOCK_MAX 32
 #define HASH_BITS 14
@@ -477,6 +478,7 @@ static void take_interrupt(struct x86_cpu *cpu)
 	if (vec < 0)
 		return;
 	cpu->nr_interrupts++;
+	trace_x86_interrupt((unsigned)vec & 0xff, cpu->rip);
 	cpu->exc_vec = 0x100;
 	cpu->next_rip = cpu->rip;
 	x86_deliver(cpu, vec & 0xff, false, 0, X86_EV_EXT);

@@ -117,7 +117,7 @@ static int opt_kernel_irqchip(struct vmscope *vs, const char *arg)
 {
 	if (strcmp(arg, "on") && strcmp(arg, "off"))
 		return vmscope_usage_error(vs, "--kernel-irqchip '%s': expected on or off", arg);
-	vs->cfg.userspace_irqchip = strcmp(arg, "off") == 0;
+	vs->irqchip = strcmp(arg, "on") == 0 ? VMSCOPE_IRQCHIP_ON : VMSCOPE_IRQCHIP_OFF;
 	return 0;
 }
 
@@ -136,7 +136,7 @@ static const struct vmscope_option core_options[] = {
 	{ "memory", 'm', "SIZE", "guest RAM; suffix K, M (default) or G; default 128M", opt_memory },
 	{ "smp", OPT_SMP, "N", "number of vCPUs (default 1)", opt_smp },
 	{ "accel", OPT_ACCEL, "ACCEL", "kvm, interp or auto (default auto: KVM when usable, else the interpreter)", opt_accel },
-	{ "kernel-irqchip", OPT_KERNEL_IRQCHIP, "on|off", "off: PIC and PIT in vmscope, not in KVM (default on when offered)", opt_kernel_irqchip },
+	{ "kernel-irqchip", OPT_KERNEL_IRQCHIP, "on|off", "on: KVM's PIC, APICs and PIT; off: vmscope's PIC and PIT (default: on with --smp > 1 or Linux)", opt_kernel_irqchip },
 	{ "name", OPT_NAME, "NAME", "guest name (shown by kvmstat and QMP)", opt_name },
 	{ "serial", OPT_SERIAL, "DEV", "COM1: stdio (default), file:PATH or none", opt_serial },
 	{ "load-addr", OPT_LOAD_ADDR, "ADDR", "load --kernel as a raw binary at ADDR", opt_load_addr },
@@ -314,18 +314,46 @@ static int core_reset(void *opaque, struct emu_vm *vm)
 	return e;
 }
 
+static void core_load_error(const struct vmscope *vs, const struct emu_load_error *err)
+{
+	if (err->code == EMU_LOAD_IO)	/* the message names the file */
+		fprintf(stderr, "%s: %s\n", vs->prog, err->message);
+	else
+		fprintf(stderr, "%s: %s: %s\n", vs->prog, vs->kernel, err->message);
+}
+
+/* Before the VM exists: the image decides how interrupts are wired (core_choose_irqchip). */
+static int core_read_image(struct vmscope *vs)
+{
+	struct emu_load_error err;
+	int e = emu_load_read_file(vs->kernel, vs->cfg.ram_size, &vs->image, &vs->image_len, &err);
+
+	if (e) {
+		core_load_error(vs, &err);
+		return VMSCOPE_EXIT_IMAGE;
+	}
+	return 0;
+}
+
+/* KVM's in-kernel irqchip and PIT cost start-up and tear-down time (SRCU grace periods: tens of
+ * milliseconds on a busy nested host) that a one-vCPU Multiboot kernel does not need: vmscope's
+ * own PIC and PIT serve it. More vCPUs need KVM's local APICs (INIT/SIPI), Linux wants APICs. */
+static void core_choose_irqchip(struct vmscope *vs)
+{
+	bool kernel = vs->irqchip == VMSCOPE_IRQCHIP_ON;
+
+	if (vs->irqchip == VMSCOPE_IRQCHIP_AUTO)
+		kernel = vs->cfg.nr_vcpus > 1 || (!vs->raw && emu_load_is_bzimage(vs->image, vs->image_len));
+	vs->cfg.userspace_irqchip = !kernel;
+}
+
 static int core_load(struct vmscope *vs)
 {
 	struct emu_load_error err;
-	int e = emu_load_read_file(vs->kernel, emu_vm_ram_size(vs->vm), &vs->image, &vs->image_len, &err);
+	int e = core_load_any(vs, vs->image, vs->image_len, &err);
 
-	if (!e)
-		e = core_load_any(vs, vs->image, vs->image_len, &err);
 	if (e) {
-		if (err.code == EMU_LOAD_IO)	/* the message names the file */
-			fprintf(stderr, "%s: %s\n", vs->prog, err.message);
-		else
-			fprintf(stderr, "%s: %s: %s\n", vs->prog, vs->kernel, err.message);
+		core_load_error(vs, &err);
 		return VMSCOPE_EXIT_IMAGE;
 	}
 	emu_vm_set_reset_handler(vs->vm, core_reset, vs);
@@ -507,7 +535,11 @@ int vmscope_run(struct vmscope *vs, const struct vmscope_module *const *mods, un
 		if (status)
 			return status;
 	}
-	status = core_create_vm(vs);
+	status = core_read_image(vs);
+	if (!status) {
+		core_choose_irqchip(vs);
+		status = core_create_vm(vs);
+	}
 	if (!status)
 		status = core_load(vs);
 	if (!status)

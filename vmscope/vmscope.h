@@ -31,6 +31,8 @@ enum vmscope_exit {
 
 #define VMSCOPE_MAX_MODULES 16	/* --module / --initrd files */
 
+enum vmscope_irqchip { VMSCOPE_IRQCHIP_AUTO = 0, VMSCOPE_IRQCHIP_ON, VMSCOPE_IRQCHIP_OFF };
+
 /* Everything the command line decides, shared by every module. */
 struct vmscope {
 	struct emu_config cfg;
@@ -41,6 +43,7 @@ struct vmscope {
 	bool raw;			/* --load-addr given: raw binary */
 	uint64_t load_addr, entry;
 	bool entry_set;
+	enum vmscope_irqchip irqchip;	/* --kernel-irqchip */
 	const char *modules[VMSCOPE_MAX_MODULES];
 	unsigned nr_modules;
 	struct emu_vm *vm;		/* after the VM is created */

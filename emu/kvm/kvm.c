@@ -130,11 +130,11 @@ static void kvm_setup_irqchip(struct emu_vm *vm, struct kvm_vm_data *k)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 
-	if (emu_vm_config(vm)->userspace_irqchip || !kvm_check(k, KVM_CAP_IRQCHIP) || !kvm_check(k, KVM_CAP_PIT2))
+	if (emu_vm_config(vm)->userspace_irqchip || !kvm_check(k, KVM_CAP_IRQCHIP))
 		return;
-	if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return;
-	k->irqchip = ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) == 0;
+	k->irqchip = ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) == 0;
+	if (k->irqchip && kvm_check(k, KVM_CAP_PIT2))
+		k->pit = ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) == 0;
 }
 
 static int kvm_set_memory(struct emu_vm *vm, struct kvm_vm_data *k)
@@ -277,6 +277,12 @@ static bool kvm_has_irqchip(struct emu_vm *vm)
 	return k && k->irqchip;
 }
 
+static bool kvm_has_kernel_pit(struct emu_vm *vm)
+{
+	struct kvm_vm_data *k = emu_vm_accel_data(vm);
+	return k && k->pit;
+}
+
 static void kvm_set_irq_line(struct emu_vm *vm, unsigned irq, int level)
 {
 	struct kvm_vm_data *k = emu_vm_accel_data(vm);
@@ -341,6 +347,7 @@ const struct accel_ops emu_kvm_accel_ops = {
 	.check_debug = emu_kvm_check_debug,
 	.flags = EMU_ACCEL_PLANT_SW_BP,
 	.has_irqchip = kvm_has_irqchip,
+	.has_kernel_pit = kvm_has_kernel_pit,
 	.set_irq_line = kvm_set_irq_line,
 	.stats = kvm_stats,
 	.stats_fd = kvm_stats_fd,

@@ -17,8 +17,8 @@ VMSCOPE=$B/vmscope
 BARE=$B/bench/kvm_bare_loop
 
 # Iterations (small, big) per accelerator class: enough that the big run dominates start-up.
-declare -A N_SMALL=([kvm]=5000 [tcg]=200000 [interp]=20000)
-declare -A N_BIG=([kvm]=100000 [tcg]=2000000 [interp]=400000)
+declare -A N_SMALL=([kvm]=5000 [tcg]=200000 [interp]=200000)
+declare -A N_BIG=([kvm]=100000 [tcg]=2000000 [interp]=4000000)
 
 qemu_common=(-m 64 -nodefaults -no-user-config -display none -serial stdio -no-reboot
 	     -device isa-debug-exit,iobase=0xf4,iosize=0x04)

@@ -186,6 +186,14 @@ probe_qemu_cpu
 bench_exits pio
 bench_exits mmio
 bench_hello
+# Why start-up costs what it does: a bare VM's creation and teardown, with and without KVM's irqchip.
+echo
+echo "== KVM VM create / teardown (one vCPU; median of 5): the floor under start-to-exit"
+if why=$(kvm_usable); then
+	if [ -x "$B/bench/kvm_vm_cost" ]; then "$B/bench/kvm_vm_cost" 5; else echo "  $B/bench/kvm_vm_cost not built"; fi
+else
+	echo "  $why"
+fi
 # The target of issue 2: vmscope at least QEMU's rate and within 5% of the bare loop.
 echo
 for g in pio mmio; do

@@ -133,6 +133,21 @@ static void f_lea_bd64(struct x86_cpu *cpu, const struct x86_insn *in)
 	R0(in) = cpu->r[in->base] + (uint64_t)in->disp;
 }
 
+/* jz/jnz rel with a 64-bit operand size: ZF straight from the lazy result. */
+static void f_jz(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	bool zf = cpu->lf.op != X86_LF_NONE ? !(cpu->lf.res & x86_mask(cpu->lf.size)) : !!(cpu->rflags & X86_ZF);
+	if (zf)
+		x86_branch_rel(cpu, in);
+}
+
+static void f_jnz(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	bool zf = cpu->lf.op != X86_LF_NONE ? !(cpu->lf.res & x86_mask(cpu->lf.size)) : !!(cpu->rflags & X86_ZF);
+	if (!zf)
+		x86_branch_rel(cpu, in);
+}
+
 struct fast_row {
 	x86_handler generic;
 	x86_handler rr64, rr32, ri64, ri32;
@@ -171,6 +186,10 @@ x86_handler x86_specialize(const struct x86_insn *in)
 		return a->size == 8 ? f_inc64 : f_inc32;
 	if (in->fn == h_dec && in->nops == 1 && plain_reg(a))
 		return a->size == 8 ? f_dec64 : f_dec32;
+	if (in->fn == h_jcc && (in->opcode & 15) == 4)
+		return f_jz;
+	if (in->fn == h_jcc && (in->opcode & 15) == 5)
+		return f_jnz;
 	if (in->fn == h_lea && plain_reg(a) && a->size == 8 && in->asz == 8 && in->index == X86_NOREG &&
 	    in->base != X86_NOREG && in->base != X86_RIPREL)
 		return f_lea_bd64;

@@ -478,7 +478,7 @@ static void string_run(struct x86_cpu *cpu, const struct x86_insn *in, string_st
 		step(cpu, in, size);
 		return;
 	}
-	for (unsigned n = 0; cpu->r[X86_RCX] & am; n++) {
+	for (unsigned n = 0; cpu->r[X86_RCX] & am; n++, cpu->icount++) {	/* iterations count as work */
 		if (n == REP_CHUNK) {
 			cpu->next_rip = cpu->rip;	/* resume later: interrupts may come in between */
 			cpu->end_block = true;

@@ -62,6 +62,8 @@ GEN_HEADERS :=   # generated headers every object may include
 CLEAN_EXTRA :=
 SAN_TESTS   :=   # integration tests also run under SANITIZE=1 check-sanitize
 BENCH_DEPS  :=
+FUZZERS     :=   # libFuzzer binaries (clang -fsanitize=fuzzer): make fuzz runs each FUZZ_TIME seconds
+FUZZ_TIME   ?= 60
 
 DEB_PKGS += build-essential libcmocka-dev qemu-system-x86 gdb mandoc python3 tmux
 
@@ -151,6 +153,11 @@ check-headers: | $(GEN_HEADERS)
 	$(Q)for h in $(HEADERS_TO_CHECK); do \
 	    echo "#include \"$$h\"" | $(CC) $(CPPFLAGS) -std=gnu11 -Wall -Wextra -Werror -fsyntax-only -x c - \
 	    || { echo "check-headers: $$h does not compile alone"; exit 1; }; done
+
+.PHONY: fuzz
+fuzz: $(FUZZERS)
+	$(Q)for f in $(FUZZERS); do mkdir -p $(B)/fuzz/corpus-$$(basename $$f); echo "fuzz: $$f for $(FUZZ_TIME) s"; \
+	    $$f -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 $(B)/fuzz/corpus-$$(basename $$f) || exit 1; done
 
 .PHONY: bench demo install clean
 bench: deps

@@ -73,6 +73,15 @@ FUZZ_SECONDS ?= 20
 
 DEB_PKGS += build-essential libcmocka-dev qemu-system-x86 gdb mandoc python3 tmux
 
+# Fragments call $(eval $(call library,NAME)): defined before they are included.
+# A library: $(B)/libNAME.a from NAME_OBJS.
+define library
+$(B)/lib$(1).a: $$($(1)_OBJS)
+	@mkdir -p $$(@D)
+	$$(E) AR $$@
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+
 include emu/Makefile.inc
 include gdbstub/Makefile.inc
 include tracing/Makefile.inc
@@ -92,18 +101,18 @@ $(B)/%.o: %.c | $(GEN_HEADERS)
 	$(E) CC $<
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# Objects of a program whose folder has the program's name (vmscope/ → build/vmscope) live
+# under $(B)/prog/ so the program path stays free.
+$(B)/prog/%.o: %.c | $(GEN_HEADERS)
+	@mkdir -p $(@D)
+	$(E) CC $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
 $(B)/%.o: %.S
 	@mkdir -p $(@D)
 	$(E) AS $<
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-# A library: $(B)/libNAME.a from NAME_OBJS.
-define library
-$(B)/lib$(1).a: $$($(1)_OBJS)
-	@mkdir -p $$(@D)
-	$$(E) AR $$@
-	$$(Q)rm -f $$@ && ar rcs $$@ $$^
-endef
 
 # A unit test: $(B)/tests/unit/NAME from tests/unit/NAME.c and every library.
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIBS)

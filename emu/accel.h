@@ -72,6 +72,11 @@ struct accel_ops {
 	int (*get_dregs)(struct emu_vcpu *vcpu, struct emu_dregs *dregs);
 
 	int (*set_debug)(struct emu_vcpu *vcpu, const struct emu_debug_state *dbg);
+	/* Optional, any thread: 0 when breakpoints of this kind can fire on this host, else
+	 * -EOPNOTSUPP and the reason in why. NULL means every kind works. */
+	int (*check_debug)(struct emu_vm *vm, enum emu_bp_kind kind, char *why, size_t why_len);
+	/* EMU_ACCEL_* flags below. */
+	unsigned flags;
 
 	/* In-kernel irqchip: has_irqchip is true after vm_init when the backend routes IRQ lines
 	 * itself (then no userspace PIC/PIT is created). */
@@ -81,6 +86,11 @@ struct accel_ops {
 	/* Backend counters appended to emu_vm_stats (may be NULL). */
 	int (*stats)(struct emu_vm *vm, struct emu_stat *out, int max);
 };
+
+/* The core plants an int3 (0xcc) byte at each software breakpoint, hides it from debugger reads
+ * and expects the backend to report the #BP as EMU_DBG_SWBREAK (KVM). Without the flag the
+ * backend matches emu_debug_state.sw_addrs itself (the interpreter). */
+#define EMU_ACCEL_PLANT_SW_BP (1u << 0)
 
 extern const struct accel_ops emu_kvm_accel_ops;
 extern const struct accel_ops emu_interp_accel_ops;

@@ -2,7 +2,8 @@
 /*
  * paging.h — the x86 page-table walker shared by the interpreter's MMU (on a TLB miss) and
  * emu_vcpu_translate() (the debugger's view). Handles no paging, 32-bit (with PSE), PAE and
- * 4-level paging, with U/S, R/W, NX, CR0.WP, SMEP/SMAP left to the caller's flags.
+ * 4-level paging, with U/S, R/W, NX, CR0.WP and CR4.SMEP checked here; SMAP (which depends on
+ * EFLAGS.AC) is left to the caller. Accessed/Dirty bits are set only on a successful walk.
  */
 #ifndef VMSCOPE_EMU_PAGING_H
 #define VMSCOPE_EMU_PAGING_H
@@ -42,7 +43,8 @@ enum emu_walk_flags {
 	EMU_WALK_NO_CHECK = 1 << 4,	/* translate only: ignore permissions (debugger) */
 };
 
-/* 0 and *w filled, or -EFAULT with w->error_code (a #PF), or -EIO when a table is outside RAM. */
+/* 0 and *w filled, or -EFAULT with w->error_code (a #PF), or -EIO when a table is outside RAM,
+ * or -EINVAL for a non-canonical address under 4-level paging (a #GP, not a #PF). */
 int emu_page_walk(const struct emu_paging_mode *mode, const struct emu_phys_access *phys,
 		  uint64_t va, unsigned flags, struct emu_walk *w);
 

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rtc.c — MC146818 CMOS real-time clock at 0x70 (index; bit 7, NMI disable, ignored) and 0x71
+ * (data). The time is the host's UTC clock plus an offset the guest changes by writing the time
+ * registers; BCD or binary (B.DM) and 12 or 24 hours (B.24/12) are applied on every access.
+ * Register A's UIP bit is set in the last 244 us before each second; C's UF and PF flags are
+ * derived from the clock when C is read. Not modelled: IRQ 8, the alarm flag, square wave.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "emu/dev/rtc-local.h"
+
+#define RTC_BASE	0x70
+#define CMOS_SIZE	128
+#define NS_PER_S	1000000000ull
+#define UIP_NS		244000ull
+
+enum rtc_reg {
+	RTC_SEC = 0x00, RTC_MIN = 0x02, RTC_HOUR = 0x04, RTC_WDAY = 0x06, RTC_MDAY = 0x07,
+	RTC_MON = 0x08, RTC_YEAR = 0x09, RTC_A = 0x0a, RTC_B = 0x0b, RTC_C = 0x0c, RTC_D = 0x0d,
+	RTC_CENTURY = 0x32,
+};
+
+#define B_SET	0x80
+#define B_PIE	0x40
+#define B_AIE	0x20
+#define B_UIE	0x10
+#define B_DM	0x04	/* binary */
+#define B_24H	0x02
+#define C_IRQF	0x80
+#define C_PF	0x40
+#define C_UF	0x10
+#define D_VRT	0x80
+
+struct emu_rtc {
+	struct emu_vm *vm;
+	pthread_mutex_t lock;
+	uint64_t (*now_ns)(void *);
+	void *clock_opaque;
+	uint8_t index;
+	uint8_t cmos[CMOS_SIZE];	/* RAM, alarms and registers A-D; time fields are computed */
+	int64_t offset_s;		/* guest time = host time + offset */
+	bool frozen;			/* B.SET: the clock stands still at frozen_s */
+	int64_t frozen_s;
+	uint64_t last_c_ns;		/* when C was last read (its flags cover the time since) */
+};
+
+static uint64_t rtc_host_now(void *opaque)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t rtc_guest_seconds(const struct emu_rtc *r, uint64_t now)
+{
+	return r->frozen ? r->frozen_s : (int64_t)(now / NS_PER_S) + r->offset_s;
+}
+
+static void rtc_set_guest_seconds(struct emu_rtc *r, int64_t t, uint64_t now)
+{
+	if (r->frozen)
+		r->frozen_s = t;
+	else
+		r->offset_s = t - (int64_t)(now / NS_PER_S);
+}
+
+static bool rtc_is_binary(const struct emu_rtc *r) { return r->cmos[RTC_B] & B_DM; }
+
+static uint8_t rtc_encode(const struct emu_rtc *r, int v)
+{
+	return (uint8_t)(rtc_is_binary(r) ? v : (v / 10) << 4 | v % 10);
+}
+
+static int rtc_decode(const struct emu_rtc *r, uint8_t v)
+{
+	return rtc_is_binary(r) ? v : (v >> 4) * 10 + (v & 0x0f);
+}
+
+static uint8_t rtc_encode_hour(const struct emu_rtc *r, int hour)
+{
+	if (r->cmos[RTC_B] & B_24H)
+		return rtc_encode(r, hour);
+	int h12 = hour % 12 ? hour % 12 : 12;
+	return (uint8_t)(rtc_encode(r, h12) | (hour >= 12 ? 0x80 : 0));
+}
+
+static int rtc_decode_hour(const struct emu_rtc *r, uint8_t v)
+{
+	if (r->cmos[RTC_B] & B_24H)
+		return rtc_decode(r, v);
+	return rtc_decode(r, v & 0x7f) % 12 + ((v & 0x80) ? 12 : 0);
+}
+
+/* The guest's broken-down time; a clock set beyond what gmtime handles reads as the epoch. */
+static void rtc_guest_tm(const struct emu_rtc *r, uint64_t now, struct tm *tm)
+{
+	time_t t = (time_t)rtc_guest_seconds(r, now), epoch = 0;
+
+	if (!gmtime_r(&t, tm))
+		gmtime_r(&epoch, tm);
+}
+
+static uint8_t rtc_read_time(const struct emu_rtc *r, unsigned reg, uint64_t now)
+{
+	struct tm tm;
+
+	rtc_guest_tm(r, now, &tm);
+	switch (reg) {
+	case RTC_SEC: return rtc_encode(r, tm.tm_sec);
+	case RTC_MIN: return rtc_encode(r, tm.tm_min);
+	case RTC_HOUR: return rtc_encode_hour(r, tm.tm_hour);
+	case RTC_WDAY: return rtc_encode(r, tm.tm_wday + 1);
+	case RTC_MDAY: return rtc_encode(r, tm.tm_mday);
+	case RTC_MON: return rtc_encode(r, tm.tm_mon + 1);
+	case RTC_YEAR: return rtc_encode(r, tm.tm_year % 100);
+	default: return rtc_encode(r, (tm.tm_year + 1900) / 100);	/* RTC_CENTURY */
+	}
+}
+
+/* A guest write of one time field moves the clock; the other fields keep their values. */
+static void rtc_write_time(struct emu_rtc *r, unsigned reg, uint8_t v, uint64_t now)
+{
+	struct tm tm;
+
+	rtc_guest_tm(r, now, &tm);
+	switch (reg) {
+	case RTC_SEC: tm.tm_sec = rtc_decode(r, v); break;
+	case RTC_MIN: tm.tm_min = rtc_decode(r, v); break;
+	case RTC_HOUR: tm.tm_hour = rtc_decode_hour(r, v); break;
+	case RTC_WDAY: return;		/* derived from the date */
+	case RTC_MDAY: tm.tm_mday = rtc_decode(r, v); break;
+	case RTC_MON: tm.tm_mon = rtc_decode(r, v) - 1; break;
+	case RTC_YEAR: tm.tm_year = (tm.tm_year + 1900) / 100 * 100 + rtc_decode(r, v) - 1900; break;
+	default: tm.tm_year = rtc_decode(r, v) * 100 + (tm.tm_year + 1900) % 100 - 1900; break;
+	}
+	rtc_set_guest_seconds(r, (int64_t)timegm(&tm), now);
+}
+
+static bool rtc_is_time_reg(unsigned reg)
+{
+	return reg == RTC_SEC || reg == RTC_MIN || reg == RTC_HOUR || reg == RTC_WDAY || reg == RTC_MDAY ||
+	       reg == RTC_MON || reg == RTC_YEAR || reg == RTC_CENTURY;
+}
+
+static uint64_t rtc_periodic_ns(uint8_t a)
+{
+	unsigned rate = a & 0x0f;
+
+	if (rate == 0)
+		return 0;
+	if (rate < 3)
+		rate += 7;		/* rates 1 and 2 are 256 Hz and 128 Hz */
+	return (NS_PER_S << (rate - 1)) / 32768;
+}
+
+/* C: flags for what happened since the last read of C; reading clears them. */
+static uint8_t rtc_read_c(struct emu_rtc *r, uint64_t now)
+{
+	uint8_t c = 0;
+	uint64_t period = rtc_periodic_ns(r->cmos[RTC_A]);
+
+	if (!r->frozen && now / NS_PER_S != r->last_c_ns / NS_PER_S)
+		c |= C_UF;
+	if (period && now / period != r->last_c_ns / period)
+		c |= C_PF;
+	if ((c & C_UF && r->cmos[RTC_B] & B_UIE) || (c & C_PF && r->cmos[RTC_B] & B_PIE))
+		c |= C_IRQF;
+	r->last_c_ns = now;
+	return c;
+}
+
+static uint8_t rtc_read_reg(struct emu_rtc *r, unsigned reg)
+{
+	uint64_t now = r->now_ns(r->clock_opaque);
+
+	if (rtc_is_time_reg(reg))
+		return rtc_read_time(r, reg, now);
+	switch (reg) {
+	case RTC_A: {
+		bool uip = !r->frozen && now % NS_PER_S >= NS_PER_S - UIP_NS;
+		return (uint8_t)((r->cmos[RTC_A] & 0x7f) | (uip ? 0x80 : 0));
+	}
+	case RTC_C: return rtc_read_c(r, now);
+	case RTC_D: return D_VRT;
+	default: return r->cmos[reg];
+	}
+}
+
+static void rtc_write_b(struct emu_rtc *r, uint8_t v, uint64_t now)
+{
+	if ((v & B_SET) && !r->frozen) {
+		r->frozen_s = rtc_guest_seconds(r, now);
+		r->frozen = true;
+		v &= (uint8_t)~B_UIE;		/* SET clears UIE */
+	} else if (!(v & B_SET) && r->frozen) {
+		r->frozen = false;
+		r->offset_s = r->frozen_s - (int64_t)(now / NS_PER_S);
+	}
+	r->cmos[RTC_B] = v;
+}
+
+static void rtc_write_reg(struct emu_rtc *r, unsigned reg, uint8_t v)
+{
+	uint64_t now = r->now_ns(r->clock_opaque);
+
+	if (rtc_is_time_reg(reg)) {
+		rtc_write_time(r, reg, v, now);
+		return;
+	}
+	switch (reg) {
+	case RTC_A: r->cmos[RTC_A] = v & 0x7f; break;	/* UIP is read-only */
+	case RTC_B: rtc_write_b(r, v, now); break;
+	case RTC_C:
+	case RTC_D: break;				/* read-only */
+	default: r->cmos[reg] = v; break;
+	}
+}
+
+static uint64_t rtc_io_read(void *opaque, uint64_t offset, unsigned size)
+{
+	struct emu_rtc *r = opaque;
+	uint8_t v = 0xff;		/* the index port reads as QEMU's: all ones */
+
+	pthread_mutex_lock(&r->lock);
+	if (offset == 1)
+		v = rtc_read_reg(r, r->index);
+	pthread_mutex_unlock(&r->lock);
+	return v;
+}
+
+static void rtc_io_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+	struct emu_rtc *r = opaque;
+
+	pthread_mutex_lock(&r->lock);
+	if (offset == 0)
+		r->index = (uint8_t)value & 0x7f;	/* bit 7 masks NMIs on a PC: ignored */
+	else
+		rtc_write_reg(r, r->index, (uint8_t)value);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static const struct emu_io_ops rtc_ops = { .read = rtc_io_read, .write = rtc_io_write };
+
+int emu_rtc_create_clocked(struct emu_vm *vm, uint64_t (*now_ns)(void *), void *opaque, struct emu_rtc **out)
+{
+	struct emu_rtc *r = calloc(1, sizeof(*r));
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->vm = vm;
+	r->now_ns = now_ns;
+	r->clock_opaque = opaque;
+	pthread_mutex_init(&r->lock, NULL);
+	r->cmos[RTC_A] = 0x26;		/* 32.768 kHz time base, 1024 Hz periodic rate */
+	r->cmos[RTC_B] = B_24H;		/* 24-hour BCD, as PC firmware leaves it */
+	r->last_c_ns = now_ns(opaque);
+	err = emu_io_register(vm, EMU_IO_PIO, RTC_BASE, 2, "rtc", &rtc_ops, r);
+	if (err) {
+		emu_rtc_destroy(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+int emu_rtc_create(struct emu_vm *vm, struct emu_rtc **out)
+{
+	return emu_rtc_create_clocked(vm, rtc_host_now, NULL, out);
+}
+
+void emu_rtc_destroy(struct emu_rtc *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}

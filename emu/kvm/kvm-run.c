@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kvm-run.c — KVM_RUN until an exit the core must see. PIO and MMIO exits are served here
+ * through emu_io_dispatch(); interrupts from a userspace PIC are injected here.
+ *
+ * Kicks: emu_kvm_kick() sets kvm_run.immediate_exit and signals the vCPU thread. The loop clears
+ * immediate_exit *before* testing the core's request word, so a request made after the test
+ * still makes the next KVM_RUN return at once.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "emu/kvm/kvm-local.h"
+
+void emu_kvm_kick(struct emu_vcpu *vcpu)
+{
+	struct kvm_vcpu_data *v = emu_vcpu_accel_data(vcpu);
+
+	if (!v || !v->run)
+		return;
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (atomic_load(&v->thread_known))
+		pthread_kill(v->thread, emu_kvm_kick_signal);
+}
+
+static void kvm_pio(struct emu_vcpu *vcpu, struct kvm_run *run)
+{
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+	unsigned size = run->io.size;
+
+	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
+		uint64_t value = 0;
+
+		if (is_write)
+			memcpy(&value, data, size);
+		value = emu_io_dispatch(emu_vcpu_vm(vcpu), vcpu, EMU_IO_PIO, run->io.port, size, is_write, value);
+		if (!is_write)
+			memcpy(data, &value, size);
+	}
+}
+
+static void kvm_mmio(struct emu_vcpu *vcpu, struct kvm_run *run)
+{
+	unsigned len = run->mmio.len > 8 ? 8 : run->mmio.len;
+	uint64_t value = 0;
+
+	if (run->mmio.is_write)
+		memcpy(&value, run->mmio.data, len);
+	value = emu_io_dispatch(emu_vcpu_vm(vcpu), vcpu, EMU_IO_MMIO, run->mmio.phys_addr, len, run->mmio.is_write,
+				value);
+	if (!run->mmio.is_write)
+		memcpy(run->mmio.data, &value, len);
+}
+
+/* Userspace PIC: inject when the guest can take it, else ask for an interrupt window. */
+static void kvm_inject_irq(struct emu_vcpu *vcpu, struct kvm_vcpu_data *v)
+{
+	struct emu_vm *vm = emu_vcpu_vm(vcpu);
+	struct kvm_vm_data *k = emu_vm_accel_data(vm);
+	bool pending;
+
+	if (k->irqchip || emu_vcpu_index(vcpu) != 0)
+		return;
+	pending = emu_vm_intr_is_pending(vm);
+
+	if (pending && v->run->ready_for_interrupt_injection && v->run->if_flag) {
+		int vector = emu_vm_intr_ack(vm);
+		if (vector >= 0) {
+			struct kvm_interrupt irq = { .irq = (uint32_t)vector };
+			(void)!ioctl(v->fd, KVM_INTERRUPT, &irq);
+		}
+		pending = emu_vm_intr_is_pending(vm);
+	}
+	v->run->request_interrupt_window = pending;
+}
+
+static const char *const kvm_internal_suberrors[] = {
+	[KVM_INTERNAL_ERROR_EMULATION] = "emulation failure",
+	[KVM_INTERNAL_ERROR_SIMUL_EX] = "simultaneous exceptions",
+	[KVM_INTERNAL_ERROR_DELIVERY_EV] = "exception delivery failed",
+	[KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON] = "unexpected exit reason",
+};
+
+static void kvm_internal_error(const struct kvm_run *run, struct emu_exit *ex)
+{
+	uint32_t sub = run->internal.suberror;
+	const char *name = sub < sizeof(kvm_internal_suberrors) / sizeof(kvm_internal_suberrors[0]) &&
+				   kvm_internal_suberrors[sub] ? kvm_internal_suberrors[sub] : "unknown";
+	int n;
+
+	ex->reason = EMU_EXIT_INTERNAL_ERROR;
+	ex->error.code = sub;
+	n = snprintf(ex->error.message, sizeof(ex->error.message), "KVM_EXIT_INTERNAL_ERROR suberror %u (%s)", sub, name);
+	for (uint32_t i = 0; i < run->internal.ndata && i < 4 && n > 0 && (size_t)n < sizeof(ex->error.message); i++)
+		n += snprintf(ex->error.message + n, sizeof(ex->error.message) - (size_t)n, "%s0x%llx",
+			      i ? " " : ", data ", (unsigned long long)run->internal.data[i]);
+}
+
+static void kvm_debug_exit(struct kvm_vcpu_data *v, const struct kvm_run *run, struct emu_exit *ex)
+{
+	const struct kvm_debug_exit_arch *d = &run->debug.arch;
+
+	ex->reason = EMU_EXIT_DEBUG;
+	ex->debug.addr = d->pc;
+	if (d->exception == 3) {
+		ex->debug.reason = EMU_DBG_SWBREAK;
+		return;
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		if (d->dr6 & (1u << i)) {
+			static const enum emu_debug_reason by_kind[] = {
+				[EMU_BP_SW] = EMU_DBG_SWBREAK, [EMU_BP_HW] = EMU_DBG_HWBREAK,
+				[EMU_WP_WRITE] = EMU_DBG_WATCH_WRITE, [EMU_WP_READ] = EMU_DBG_WATCH_READ,
+				[EMU_WP_ACCESS] = EMU_DBG_WATCH_ACCESS,
+			};
+			ex->debug.reason = by_kind[v->hw_kind[i]];
+			ex->debug.addr = v->hw_addr[i];
+			return;
+		}
+	}
+	ex->debug.reason = EMU_DBG_STEP;
+}
+
+/* 1: handled here, run again; 0: ex filled for the core. */
+static int kvm_handle_exit(struct emu_vcpu *vcpu, struct kvm_vcpu_data *v, struct emu_exit *ex)
+{
+	struct kvm_run *run = v->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		v->io_exits++;
+		kvm_pio(vcpu, run);
+		return 1;
+	case KVM_EXIT_MMIO:
+		v->mmio_exits++;
+		kvm_mmio(vcpu, run);
+		return 1;
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		return 1;
+	case KVM_EXIT_INTR:
+		ex->reason = EMU_EXIT_REQUEST;
+		return 0;
+	case KVM_EXIT_HLT:
+		ex->reason = EMU_EXIT_HLT;
+		return 0;
+	case KVM_EXIT_DEBUG:
+		kvm_debug_exit(v, run, ex);
+		return 0;
+	case KVM_EXIT_SHUTDOWN:
+		ex->reason = EMU_EXIT_SHUTDOWN;
+		return 0;
+	case KVM_EXIT_SYSTEM_EVENT:
+		ex->reason = EMU_EXIT_SHUTDOWN;	/* guest-requested shutdown or reset */
+		return 0;
+	case KVM_EXIT_INTERNAL_ERROR:
+		kvm_internal_error(run, ex);
+		return 0;
+	case KVM_EXIT_FAIL_ENTRY:
+		ex->reason = EMU_EXIT_FAIL_ENTRY;
+		ex->error.code = run->fail_entry.hardware_entry_failure_reason;
+		snprintf(ex->error.message, sizeof(ex->error.message),
+			 "KVM_EXIT_FAIL_ENTRY: invalid guest state, hardware entry failure reason 0x%llx",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		return 0;
+	}
+	ex->reason = EMU_EXIT_INTERNAL_ERROR;
+	ex->error.code = run->exit_reason;
+	snprintf(ex->error.message, sizeof(ex->error.message), "unhandled KVM exit reason %u", run->exit_reason);
+	return 0;
+}
+
+/* An IN or MMIO read completes on the next KVM_RUN: do that now (with immediate_exit) so the
+ * registers are right before the core looks at them. */
+static void kvm_complete_io(struct kvm_vcpu_data *v)
+{
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	(void)!ioctl(v->fd, KVM_RUN, 0);
+}
+
+int emu_kvm_vcpu_run(struct emu_vcpu *vcpu, struct emu_exit *ex)
+{
+	struct kvm_vcpu_data *v = emu_vcpu_accel_data(vcpu);
+	bool io_pending = false;
+
+	if (!atomic_load(&v->thread_known)) {
+		v->thread = pthread_self();
+		atomic_store(&v->thread_known, true);
+	}
+	for (;;) {
+		int r;
+
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		if (emu_vcpu_has_request(vcpu)) {
+			if (io_pending)
+				kvm_complete_io(v);
+			ex->reason = EMU_EXIT_REQUEST;
+			return 0;
+		}
+		kvm_inject_irq(vcpu, v);
+		r = ioctl(v->fd, KVM_RUN, 0);
+		io_pending = false;
+		if (r < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				ex->reason = EMU_EXIT_REQUEST;
+				return 0;
+			}
+			return -errno;
+		}
+		r = kvm_handle_exit(vcpu, v, ex);
+		if (r == 0)
+			return 0;
+		io_pending = true;
+	}
+}

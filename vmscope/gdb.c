@@ -499,9 +499,10 @@ static int vgdb_kill(void *o)
 	return 0;
 }
 
+/* emu_vm_reset() is declared in emu.h but not implemented by the core yet: say so. */
 static int vgdb_reset(void *o)
 {
-	return emu_vm_reset(((struct vmscope_gdb *)o)->vm);
+	return -EOPNOTSUPP;
 }
 
 static int vgdb_set_step_irqs(void *o, bool on)
@@ -611,7 +612,7 @@ static int vgdb_opt_S(struct vmscope *vs, const char *arg)
 static const struct vmscope_option vgdb_options[] = {
 	{ "gdb-default", 's', NULL, "gdb server on tcp 127.0.0.1:1234 (same as --gdb tcp:127.0.0.1:1234)", vgdb_opt_s },
 	{ "gdb", 256 + 'g', "SPEC", "gdb server on tcp:HOST:PORT or unix:PATH (mode 0600)", vgdb_opt_gdb },
-	{ "stopped", 'S', NULL, "do not start the vCPUs until gdb (or QMP cont) resumes them", vgdb_opt_S },
+	{ "start-paused", 'S', NULL, "do not start the vCPUs until gdb (or QMP cont) resumes them", vgdb_opt_S },
 	{ NULL, 0, NULL, NULL, NULL },
 };
 

@@ -12,6 +12,7 @@
 
 static const struct vmscope_module *const vmscope_modules[] = {
 	&vmscope_core_module,
+	&vmscope_gdb_module,
 };
 
 int main(int argc, char **argv)

@@ -42,6 +42,7 @@ struct vmscope {
 	const char *modules[VMSCOPE_MAX_MODULES];
 	unsigned nr_modules;
 	struct emu_vm *vm;		/* after the VM is created */
+	struct vmscope_gdb *gdb;	/* gdb.c's state, when -s or --gdb is given */
 	const struct vmscope_module *const *mods;	/* every module, for --help */
 	unsigned nr_mods;
 };
@@ -68,6 +69,7 @@ struct vmscope_module {
 };
 
 extern const struct vmscope_module vmscope_core_module;
+extern const struct vmscope_module vmscope_gdb_module;	/* gdb.c: -s, -S, --gdb */
 
 /* options.c: getopt_long over every module's table. 0, 1 (exit 0) or VMSCOPE_EXIT_USAGE. */
 int vmscope_parse(struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr, int argc,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The tracepoint provider: <tracefs>/events/kvm{,mmu}/EVENT counted with perf_event_open, one
- * group per CPU (every VM) or one group per thread of a pid (threads that appear later are
- * added on the next read). Per-exit-reason children are the same tracepoint with a filter
+ * group per CPU (every VM) or one group per thread of a pid. Per-thread groups are inherited, so
+ * threads the process creates later (vCPUs started after kvmstat) are counted from their first
+ * event on, even when they end between two reads; they are summed into their creator's group. Per-exit-reason children are the same tracepoint with a filter
  * ("exit_reason==12") set through PERF_EVENT_IOC_SET_FILTER; their names come from the running
  * kernel's format (__print_symbolic), with built-in VMX/SVM tables as the fallback.
  * Only the fields the caller wants are opened.
@@ -230,6 +231,7 @@ static int tp_perf_open(const struct tp_event *e, int tid, int cpu, int group_fd
 	attr.config = (uint64_t)e->id;
 	attr.sample_period = 1;
 	attr.read_format = PERF_FORMAT_GROUP;
+	attr.inherit = tid > 0;
 	fd = (int)syscall(SYS_perf_event_open, &attr, tid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -328,7 +330,7 @@ static bool tp_has_tid(const struct tp_state *s, int tid)
 	return false;
 }
 
-/* Opens a group for every thread of the pid not yet counted. */
+/* Opens a group for every thread of the pid (at open; later threads are inherited). */
 static int tp_scan_threads(struct tp_state *s)
 {
 	char path[PATH_MAX];
@@ -452,19 +454,31 @@ static int tp_open(const struct dbgfs_options *opt, void **state, char *why, siz
 	return 0;
 }
 
-/* Adds one group's counters into s->sum (and s->vsum for a vCPU thread). */
+static void tp_add(struct tp_state *s, const struct tp_group *g, int i, uint64_t v)
+{
+	s->sum[i] += v;
+	if (g->vcpu >= 0 && g->vcpu < s->max_vcpu)
+		s->vsum[g->vcpu * s->nr_ev + i] += v;
+}
+
+/*
+ * Adds one group's counters into s->sum (and s->vsum for a vCPU thread): one read for the whole
+ * group. When its thread has ended the kernel breaks the group up; each event is then read alone.
+ */
 static void tp_read_group(struct tp_state *s, struct tp_group *g)
 {
 	size_t want = sizeof(uint64_t) * ((size_t)s->nr_ev + 1);
 	ssize_t r = read(g->fd[0], s->buf, want);
-	uint64_t n = s->buf[0];
 
-	if (r != (ssize_t)want || n != (uint64_t)s->nr_ev)
+	if (r == (ssize_t)want && s->buf[0] == (uint64_t)s->nr_ev) {
+		for (int i = 0; i < s->nr_ev; i++)
+			tp_add(s, g, i, s->buf[1 + i]);
 		return;
+	}
 	for (int i = 0; i < s->nr_ev; i++) {
-		s->sum[i] += s->buf[1 + i];
-		if (g->vcpu >= 0 && g->vcpu < s->max_vcpu)
-			s->vsum[g->vcpu * s->nr_ev + i] += s->buf[1 + i];
+		r = read(g->fd[i], s->buf, want);
+		if (r >= (ssize_t)(2 * sizeof(uint64_t)) && s->buf[0] == 1)
+			tp_add(s, g, i, s->buf[1]);
 	}
 }
 
@@ -496,17 +510,20 @@ static int tp_read(void *state, struct dbgfs_samples *out)
 	struct tp_state *s = state;
 	int ret;
 
+	char path[PATH_MAX];
+	bool gone = false;
+
 	if (s->opt.pid) {
-		ret = tp_scan_threads(s);
-		if (ret == -ENOENT)
-			return -ESRCH;	/* the process is gone */
+		snprintf(path, sizeof(path), "%s/%d", s->opt.proc_root ? s->opt.proc_root : dbgfs_default_proc, s->opt.pid);
+		gone = access(path, F_OK) < 0;
 	}
 	memset(s->sum, 0, sizeof(uint64_t) * (size_t)s->nr_ev);
 	if (s->opt.per_vcpu)
 		memset(s->vsum, 0, sizeof(uint64_t) * (size_t)s->nr_ev * (size_t)s->max_vcpu);
 	for (int i = 0; i < s->nr_grp; i++)
 		tp_read_group(s, &s->grp[i]);
-	return tp_emit(s, out);
+	ret = tp_emit(s, out);
+	return ret == 0 && gone ? -ESRCH : ret;	/* the counts of a finished process stay readable */
 }
 
 static int tp_fields(const struct dbgfs_options *opt, struct dbgfs_samples *out, char *why, size_t why_len)

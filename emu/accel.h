@@ -85,6 +85,8 @@ struct accel_ops {
 
 	/* Backend counters appended to emu_vm_stats (may be NULL). */
 	int (*stats)(struct emu_vm *vm, struct emu_stat *out, int max);
+	/* A new KVM binary-statistics fd (KVM_GET_STATS_FD) of the VM (vcpu < 0) or a vCPU; may be NULL. */
+	int (*stats_fd)(struct emu_vm *vm, int vcpu);
 };
 
 /* The core plants an int3 (0xcc) byte at each software breakpoint, hides it from debugger reads
@@ -97,6 +99,7 @@ extern const struct accel_ops emu_interp_accel_ops;
 
 /* ---- what the core offers backends ---- */
 uint8_t *emu_vm_ram(struct emu_vm *vm);
+const struct emu_config *emu_vm_config(const struct emu_vm *vm);
 void *emu_vm_accel_data(struct emu_vm *vm);
 void emu_vm_set_accel_data(struct emu_vm *vm, void *data);
 void *emu_vcpu_accel_data(struct emu_vcpu *vcpu);

@@ -103,6 +103,16 @@ void emu_debug_unplant_all(struct emu_vm *vm)
 	pthread_mutex_unlock(&vm->debug_lock);
 }
 
+void emu_debug_replant_all(struct emu_vm *vm)
+{
+	pthread_mutex_lock(&vm->debug_lock);
+	for (unsigned i = 0; i < vm->dbg.nr_sw; i++) {
+		vm->dbg.sw[i].planted = false;
+		(void)!debug_plant(vm, &vm->dbg.sw[i]);	/* unmapped after the reload: stays unplanted */
+	}
+	pthread_mutex_unlock(&vm->debug_lock);
+}
+
 static int debug_insert_sw(struct emu_vm *vm, uint64_t addr, char *why, size_t why_len)
 {
 	struct emu_debug_table *t = &vm->dbg;

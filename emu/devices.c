@@ -32,6 +32,9 @@ void emu_devices_destroy(struct emu_vm *vm)
 
 static void dev_serial_destroy(void *d) { emu_serial_destroy(d); }
 static void dev_debug_exit_destroy(void *d) { emu_debug_exit_destroy(d); }
+static void dev_pic_destroy(void *d) { emu_pic_destroy(d); }
+static void dev_pit_destroy(void *d) { emu_pit_destroy(d); }
+static void dev_rtc_destroy(void *d) { emu_rtc_destroy(d); }
 
 static int dev_serial(struct emu_vm *vm, void **out)
 {
@@ -42,14 +45,20 @@ static int dev_debug_exit(struct emu_vm *vm, void **out)
 {
 	return emu_debug_exit_create(vm, EMU_DEBUG_EXIT_BASE, EMU_DEBUG_EXIT_SIZE, (struct emu_debug_exit **)out);
 }
+static int dev_pic(struct emu_vm *vm, void **out) { return emu_pic_create(vm, (struct emu_pic **)out); }
+static int dev_pit(struct emu_vm *vm, void **out) { return emu_pit_create(vm, (struct emu_pit **)out); }
+static int dev_rtc(struct emu_vm *vm, void **out) { return emu_rtc_create(vm, (struct emu_rtc **)out); }
 
-/* The PIC and PIT (userspace_irqchip_only) and the RTC join this table as emu/dev provides them. */
+/* In creation order; the PIC and PIT only when the backend has no in-kernel irqchip. */
 static const struct {
 	const char *name;
 	int (*create)(struct emu_vm *vm, void **out);
 	void (*destroy)(void *dev);
 	bool userspace_irqchip_only;
 } emu_standard_devices[] = {
+	{ "8259 PIC", dev_pic, dev_pic_destroy, true },
+	{ "8254 PIT", dev_pit, dev_pit_destroy, true },
+	{ "MC146818 RTC", dev_rtc, dev_rtc_destroy, false },
 	{ "8250 UART (COM1)", dev_serial, dev_serial_destroy, false },
 	{ "isa-debug-exit", dev_debug_exit, dev_debug_exit_destroy, false },
 };

@@ -68,10 +68,12 @@ struct emu_vcpu {
 	unsigned index;
 	pthread_t thread;
 	bool thread_started;
+	bool thread_alive;	/* under vm->lock: kicks go only to a live thread */
 	void *accel_data;
 	atomic_uint request;	/* enum emu_vcpu_request bits */
 	bool stepping;		/* single-step one instruction (emu_vm_resume) */
 	bool parked;		/* protected by vm->lock */
+	bool wait_for_sipi;	/* an AP with no interrupt controller that could start it: never runs */
 	atomic_uint_fast64_t exits[EMU_NR_EXIT_REASONS];
 };
 
@@ -133,6 +135,9 @@ struct emu_vm {
 	bool ended;
 	struct emu_end end;
 
+	emu_reset_handler reset_fn;
+	void *reset_opaque;
+
 	emu_debug_handler debug_fn;
 	void *debug_opaque;
 	pthread_mutex_t debug_lock;	/* breakpoint table */
@@ -150,6 +155,8 @@ void emu_vm_end(struct emu_vm *vm, enum emu_end_reason reason, int status, int v
 /* debug.c */
 void emu_debug_build_state(struct emu_vm *vm, struct emu_vcpu *vcpu, struct emu_debug_state *st);
 void emu_debug_unplant_all(struct emu_vm *vm);
+/* After RAM was cleared and reloaded: the planted bytes are gone; plant them again. */
+void emu_debug_replant_all(struct emu_vm *vm);
 
 /* devices.c */
 int emu_vm_add_device(struct emu_vm *vm, void (*destroy)(void *), void *dev);

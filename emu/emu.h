@@ -82,6 +82,7 @@ struct emu_config {
 	bool start_paused;	/* -S: vCPUs wait for emu_vm_resume() */
 	int serial_out_fd;	/* COM1 transmit: stdout, a file, or -1 (--serial none) */
 	int serial_in_fd;	/* COM1 receive, or -1 */
+	bool userspace_irqchip;	/* use the userspace PIC/PIT even when the backend has its own */
 };
 
 /* Why emu_vm_wait() returned: the guest is over. Each maps to a distinct process exit status. */
@@ -201,7 +202,13 @@ EMU_MUST_CHECK int emu_vm_pause(struct emu_vm *vm);
  * again (reported through the debug handler as EMU_DBG_STEP). */
 EMU_MUST_CHECK int emu_vm_resume(struct emu_vm *vm, int step_vcpu);
 bool emu_vm_is_paused(const struct emu_vm *vm);
-EMU_MUST_CHECK int emu_vm_reset(struct emu_vm *vm);	/* system_reset: reload the image, reset vCPUs */
+/* system_reset: pauses the VM, clears RAM, calls the reset handler (which reloads the image and
+ * sets the boot vCPU up again), re-plants software breakpoints and resumes unless the VM was
+ * paused. -EOPNOTSUPP without a handler. Devices keep their state; with --smp the APs are not
+ * reset. */
+EMU_MUST_CHECK int emu_vm_reset(struct emu_vm *vm);
+typedef int (*emu_reset_handler)(void *opaque, struct emu_vm *vm);
+void emu_vm_set_reset_handler(struct emu_vm *vm, emu_reset_handler fn, void *opaque);
 
 /* ---- debugging ---- */
 
@@ -252,5 +259,8 @@ struct emu_stat {
 /* Fills up to max counters (exits by reason, io by device, instructions, unassigned accesses);
  * returns how many there are. */
 int emu_vm_stats(struct emu_vm *vm, struct emu_stat *out, int max);
+/* A new file descriptor on the KVM binary statistics of the VM (vcpu < 0) or of one vCPU
+ * (decode with debugfs/debugfs.h dbgfs_binstats_*); -EOPNOTSUPP without KVM. The caller closes it. */
+EMU_MUST_CHECK int emu_vm_stats_fd(struct emu_vm *vm, int vcpu);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "emu/emu-local.h"
+#include "emu/trace-events.h"
 
 int emu_bus_init(struct emu_bus *bus)
 {
@@ -113,6 +114,29 @@ static uint64_t io_all_ones(unsigned size)
 	return size >= 8 ? UINT64_MAX : (UINT64_C(1) << (size * 8)) - 1;
 }
 
+/* Tracepoints for one access (emu/trace-events); each is one predictable branch while off. */
+static void io_trace(enum emu_io_space space, const struct emu_io_region *r, uint64_t addr, unsigned size,
+		     bool is_write, uint64_t value)
+{
+	const char *dev = r ? r->name : "unassigned";
+
+	if (space == EMU_IO_PIO) {
+		if (is_write)
+			trace_pio_write(dev, (uint16_t)addr, size, value);
+		else
+			trace_pio_read(dev, (uint16_t)addr, size, value);
+		if (!r)
+			trace_pio_unassigned((uint16_t)addr, size, is_write);
+	} else {
+		if (is_write)
+			trace_mmio_write(dev, addr, size, value);
+		else
+			trace_mmio_read(dev, addr, size, value);
+		if (!r)
+			trace_mmio_unassigned(addr, size, is_write);
+	}
+}
+
 uint64_t emu_bus_access(struct emu_bus *bus, enum emu_io_space space, uint64_t addr, unsigned size,
 			bool is_write, uint64_t value)
 {
@@ -138,6 +162,7 @@ uint64_t emu_bus_access(struct emu_bus *bus, enum emu_io_space space, uint64_t a
 				   : io_all_ones(size);
 	}
 	pthread_rwlock_unlock(&bus->lock);
+	io_trace(space, r, addr, size, is_write, is_write ? value & io_all_ones(size) : ret);
 	return ret;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include "emu/emu-local.h"
+#include "emu/trace-events.h"
 
 /* The interpreter backend is optional at link time: auto falls back to it when it exists. */
 extern const struct accel_ops emu_interp_accel_ops __attribute__((weak));
@@ -176,6 +177,7 @@ unsigned emu_vcpu_index(const struct emu_vcpu *vcpu) { return vcpu->index; }
 struct emu_vm *emu_vcpu_vm(struct emu_vcpu *vcpu) { return vcpu->vm; }
 uint64_t emu_vm_ram_size(const struct emu_vm *vm) { return vm->ram_size; }
 uint8_t *emu_vm_ram(struct emu_vm *vm) { return vm->ram; }
+const struct emu_config *emu_vm_config(const struct emu_vm *vm) { return &vm->cfg; }
 void *emu_vm_accel_data(struct emu_vm *vm) { return vm->accel_data; }
 void emu_vm_set_accel_data(struct emu_vm *vm, void *data) { vm->accel_data = data; }
 void *emu_vcpu_accel_data(struct emu_vcpu *vcpu) { return vcpu->accel_data; }
@@ -215,12 +217,46 @@ int emu_vm_write_phys(struct emu_vm *vm, uint64_t gpa, const void *buf, size_t l
 	return 0;
 }
 
+/* ---- system reset ---- */
+
+void emu_vm_set_reset_handler(struct emu_vm *vm, emu_reset_handler fn, void *opaque)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->reset_fn = fn;
+	vm->reset_opaque = opaque;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+int emu_vm_reset(struct emu_vm *vm)
+{
+	bool was_paused = emu_vm_is_paused(vm);
+	int err;
+
+	if (!vm->reset_fn)
+		return -EOPNOTSUPP;
+	err = emu_vm_pause(vm);
+	if (err)
+		return err;
+	/* A private anonymous mapping reads back as zeros; KVM follows through its MMU notifier. */
+	if (madvise(vm->ram, vm->ram_size, MADV_DONTNEED) < 0)
+		memset(vm->ram, 0, vm->ram_size);
+	err = vm->reset_fn(vm->reset_opaque, vm);
+	emu_debug_replant_all(vm);
+	if (!was_paused) {
+		int e = emu_vm_resume(vm, -1);
+		if (!err)
+			err = e;
+	}
+	return err;
+}
+
 /* ---- interrupts ---- */
 
 void emu_vm_set_irq(struct emu_vm *vm, unsigned irq, int level)
 {
 	if (irq > 15)
 		return;
+	trace_irq_set(irq, level);
 	if (vm->ops->has_irqchip && vm->ops->has_irqchip(vm)) {
 		vm->ops->set_irq_line(vm, irq, level);
 		return;

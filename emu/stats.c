@@ -3,6 +3,8 @@
  * stats.c — emu_vm_stats(): exits by reason summed over the vCPUs, bus counters (unassigned
  * accesses, accesses per device region), then the backend's own counters.
  */
+#include <errno.h>
+
 #include "emu/emu-local.h"
 
 static const char *const stats_exit_names[EMU_NR_EXIT_REASONS] = {
@@ -31,4 +33,13 @@ int emu_vm_stats(struct emu_vm *vm, struct emu_stat *out, int max)
 	if (vm->ops && vm->ops->stats)
 		n += vm->ops->stats(vm, n < max ? out + n : NULL, n < max ? max - n : 0);
 	return n;
+}
+
+int emu_vm_stats_fd(struct emu_vm *vm, int vcpu)
+{
+	if (vcpu >= (int)vm->nr_vcpus)
+		return -EINVAL;
+	if (!vm->ops || !vm->ops->stats_fd)
+		return -EOPNOTSUPP;
+	return vm->ops->stats_fd(vm, vcpu);
 }

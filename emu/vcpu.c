@@ -17,12 +17,14 @@
 #include <string.h>
 
 #include "emu/emu-local.h"
+#include "emu/trace-events.h"
 
 #define EMU_RFLAGS_IF (1u << 9)
 
+/* vm->lock held: the thread cannot exit meanwhile. */
 static void vcpu_kick(struct emu_vcpu *vcpu)
 {
-	if (vcpu->vm->ops->kick)
+	if (vcpu->thread_alive && vcpu->vm->ops->kick)
 		vcpu->vm->ops->kick(vcpu);
 }
 
@@ -65,6 +67,7 @@ void emu_vm_end(struct emu_vm *vm, enum emu_end_reason reason, int status, int v
 		va_start(ap, fmt);
 		vsnprintf(vm->end.message, sizeof(vm->end.message), fmt, ap);
 		va_end(ap);
+		trace_vm_end(reason, status, vm->end.message);
 	}
 	vm_request_all_locked(vm, EMU_REQ_END);
 	pthread_mutex_unlock(&vm->lock);
@@ -212,6 +215,17 @@ static bool vcpu_handle_requests(struct emu_vcpu *vcpu)
 	return false;
 }
 
+/* An AP nobody can start (no in-kernel LAPIC to deliver INIT/SIPI): sleep until asked. */
+static void vcpu_sleep(struct emu_vcpu *vcpu)
+{
+	struct emu_vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->ended && !emu_vcpu_has_request(vcpu))
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+}
+
 /* HLT without an in-kernel irqchip: sleep until an interrupt is pending or someone asks. */
 static bool vcpu_halt(struct emu_vcpu *vcpu)
 {
@@ -282,12 +296,17 @@ static void *vcpu_thread(void *arg)
 	struct emu_vcpu *vcpu = arg;
 	struct emu_vm *vm = vcpu->vm;
 
+	trace_thread_set_vcpu((int)vcpu->index);
 	for (;;) {
 		struct emu_exit ex;
 		int err;
 
 		if (vcpu_handle_requests(vcpu))
 			break;
+		if (vcpu->wait_for_sipi) {
+			vcpu_sleep(vcpu);
+			continue;
+		}
 		memset(&ex, 0, sizeof(ex));
 		err = vm->ops->vcpu_run(vcpu, &ex);
 		if (err) {
@@ -301,6 +320,7 @@ static void *vcpu_thread(void *arg)
 			break;
 	}
 	pthread_mutex_lock(&vm->lock);
+	vcpu->thread_alive = false;
 	vm->nr_running_threads--;
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
@@ -322,6 +342,7 @@ int emu_vcpus_create(struct emu_vm *vm)
 			return -ENOMEM;
 		vcpu->vm = vm;
 		vcpu->index = i;
+		vcpu->wait_for_sipi = i > 0 && !(vm->ops->has_irqchip && vm->ops->has_irqchip(vm));
 		atomic_init(&vcpu->request, EMU_REQ_DEBUG);
 		vm->vcpus[vm->nr_vcpus++] = vcpu;
 		err = vm->ops->vcpu_init(vcpu);
@@ -373,6 +394,7 @@ int emu_vm_start(struct emu_vm *vm)
 		err = -pthread_create(&vm->vcpus[i]->thread, NULL, vcpu_thread, vm->vcpus[i]);
 		if (!err) {
 			vm->vcpus[i]->thread_started = true;
+			vm->vcpus[i]->thread_alive = true;
 			vm->nr_running_threads++;
 		}
 	}

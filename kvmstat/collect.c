@@ -638,10 +638,12 @@ int kvmstat_model_fields(struct kvmstat_model *m, struct dbgfs_samples *out, cha
 	size_t w = 0;
 
 	for (int i = 0; i < m->nr_src; i++) {
-		int ret = m->src[i].ops->fields(&m->dopt, out, why, why_len);
+		/* a QMP server serves one client at a time: ask through the open connection */
+		bool live = m->src[i].ops == &dbgfs_qmp_provider;
+		int ret = live ? m->src[i].ops->read(m->src[i].state, out) : m->src[i].ops->fields(&m->dopt, out, why, why_len);
 
 		if (ret < 0)
-			return ret;
+			return live ? (snprintf(why, why_len, "QMP: %s", strerror(-ret)), ret) : ret;
 	}
 	qsort(out->v, out->n, sizeof(out->v[0]), kvmstat_cmp_names);
 	for (size_t i = 0; i < out->n; i++)

@@ -278,7 +278,12 @@ static int kvmstat_run_batch(struct kvmstat_model *m)
 	int ret = kvmstat_model_refresh(m, kvmstat_now());
 
 	if (ret >= 0) {
-		kvmstat_sleep_until(kvmstat_now() + delay);
+		double end = kvmstat_now() + delay;
+
+		/* with -p, a process that ends early has final counts: print them right away */
+		while (!kvmstat_quit && kvmstat_now() < end &&
+		       (!m->opt.pid || kvmstat_pid_is_alive(m->opt.proc_root, m->opt.pid)))
+			kvmstat_sleep_until(m->opt.pid && end - kvmstat_now() > 0.05 ? kvmstat_now() + 0.05 : end);
 		ret = kvmstat_model_refresh(m, kvmstat_now());
 	}
 	if (m->opt.json) {

@@ -200,16 +200,15 @@ static void ui_prompt(struct ui *ui, const char *const lines[], int n, const cha
 
 static enum ui_reaction ui_key_filter(struct ui *ui)
 {
-	char cur[300], in[256], why[512];
-	const char *lines[] = { "Show statistics for events matching a regex.", cur };
+	char cur[300], err[300] = "", in[256], why[512];
+	const char *lines[] = { "Show statistics for events matching a regex.", cur, err };
 
+	snprintf(cur, sizeof(cur), "Current regex: %s", ui->m->re_text);
 	for (;;) {
-		snprintf(cur, sizeof(cur), "Current regex: %s", ui->m->re_text);
-		ui_prompt(ui, lines, 2, "New regex: ", in, sizeof(in));
+		ui_prompt(ui, lines, 3, "New regex: ", in, sizeof(in));
 		if (kvmstat_regex_check(in[0] ? in : ".", why, sizeof(why)) == 0)
 			break;
-		snprintf(cur, sizeof(cur), "\"%s\": Not a valid regular expression", in);
-		ui_set_status(ui, cur);
+		snprintf(err, sizeof(err), "\"%s\": Not a valid regular expression", in);
 	}
 	if (kvmstat_model_set_filter(ui->m, in, why, sizeof(why)) < 0)
 		ui_set_status(ui, why);

@@ -28,6 +28,7 @@
 #define OPT_LOAD_ADDR 262
 #define OPT_ENTRY 263
 #define OPT_MODULE 264
+#define OPT_KERNEL_IRQCHIP 265
 
 /* ---- option handlers ---- */
 
@@ -109,6 +110,14 @@ static int opt_module(struct vmscope *vs, const char *arg)
 	return 0;
 }
 
+static int opt_kernel_irqchip(struct vmscope *vs, const char *arg)
+{
+	if (strcmp(arg, "on") && strcmp(arg, "off"))
+		return vmscope_usage_error(vs, "--kernel-irqchip '%s': expected on or off", arg);
+	vs->cfg.userspace_irqchip = strcmp(arg, "off") == 0;
+	return 0;
+}
+
 static int opt_help(struct vmscope *vs, const char *arg);
 
 static int opt_version(struct vmscope *vs, const char *arg)
@@ -124,6 +133,7 @@ static const struct vmscope_option core_options[] = {
 	{ "memory", 'm', "SIZE", "guest RAM; suffix K, M (default) or G; default 128M", opt_memory },
 	{ "smp", OPT_SMP, "N", "number of vCPUs (default 1)", opt_smp },
 	{ "accel", OPT_ACCEL, "ACCEL", "kvm or auto (default auto: KVM when usable)", opt_accel },
+	{ "kernel-irqchip", OPT_KERNEL_IRQCHIP, "on|off", "off: PIC and PIT in vmscope, not in KVM (default on when offered)", opt_kernel_irqchip },
 	{ "name", OPT_NAME, "NAME", "guest name (shown by kvmstat and QMP)", opt_name },
 	{ "serial", OPT_SERIAL, "DEV", "COM1: stdio (default), file:PATH or none", opt_serial },
 	{ "load-addr", OPT_LOAD_ADDR, "ADDR", "load --kernel as a raw binary at ADDR", opt_load_addr },
@@ -230,20 +240,30 @@ static int core_load_image(struct vmscope *vs, const void *buf, size_t len, stru
 	return e;
 }
 
+/* system_reset (QMP): the same image, loaded again into cleared RAM. */
+static int core_reset(void *opaque, struct emu_vm *vm)
+{
+	struct vmscope *vs = opaque;
+	struct emu_load_error err;
+	int e = core_load_image(vs, vs->image, vs->image_len, &err);
+
+	if (e)
+		fprintf(stderr, "%s: reset: %s: %s\n", vs->prog, vs->kernel, err.message);
+	return e;
+}
+
 static int core_load(struct vmscope *vs)
 {
 	struct emu_load_error err;
-	void *buf = NULL;
-	size_t len = 0;
-	int e = emu_load_read_file(vs->kernel, emu_vm_ram_size(vs->vm), &buf, &len, &err);
+	int e = emu_load_read_file(vs->kernel, emu_vm_ram_size(vs->vm), &vs->image, &vs->image_len, &err);
 
 	if (!e)
-		e = core_load_image(vs, buf, len, &err);
-	free(buf);
+		e = core_load_image(vs, vs->image, vs->image_len, &err);
 	if (e) {
 		fprintf(stderr, "%s: %s: %s\n", vs->prog, vs->kernel, err.message);
 		return VMSCOPE_EXIT_IMAGE;
 	}
+	emu_vm_set_reset_handler(vs->vm, core_reset, vs);
 	return 0;
 }
 
@@ -381,6 +401,8 @@ int vmscope_run(struct vmscope *vs, const struct vmscope_module *const *mods, un
 		status = core_run_vm(vs, mods, nr);
 	emu_vm_destroy(vs->vm);
 	vs->vm = NULL;
+	free(vs->image);
+	vs->image = NULL;
 	if (vs->cfg.serial_out_fd > STDERR_FILENO)
 		close(vs->cfg.serial_out_fd);
 	return status;

@@ -13,6 +13,8 @@
 static const struct vmscope_module *const vmscope_modules[] = {
 	&vmscope_core_module,
 	&vmscope_gdb_module,
+	&vmscope_trace_module,
+	&vmscope_qmp_module,
 };
 
 int main(int argc, char **argv)
@@ -23,6 +25,8 @@ int main(int argc, char **argv)
 		.prog = "vmscope",
 		.mods = vmscope_modules,
 		.nr_mods = sizeof(vmscope_modules) / sizeof(vmscope_modules[0]),
+		.argc = argc,
+		.argv = argv,
 	};
 	int r = vmscope_parse(&vs, vs.mods, vs.nr_mods, argc, argv);
 

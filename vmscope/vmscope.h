@@ -13,6 +13,8 @@
 
 #include "emu/emu.h"
 
+struct trace_handle;
+
 /* Process exit statuses. A guest's debug-exit status is (value << 1) | 1, always odd; vmscope's
  * own failures are even, so the two never collide. Documented in man/vmscope.1 (EXIT STATUS). */
 enum vmscope_exit {
@@ -43,8 +45,13 @@ struct vmscope {
 	unsigned nr_modules;
 	struct emu_vm *vm;		/* after the VM is created */
 	struct vmscope_gdb *gdb;	/* gdb.c's state, when -s or --gdb is given */
+	void *image;			/* the --kernel file, kept for system_reset */
+	size_t image_len;
 	const struct vmscope_module *const *mods;	/* every module, for --help */
 	unsigned nr_mods;
+	int argc;			/* the command line, recorded in trace files */
+	char **argv;
+	struct trace_handle *trace;	/* tracing: set by --trace* options (vmscope/trace.c) */
 };
 
 /* One command-line option. val is the short option character, or a unique value >= 256. */
@@ -70,6 +77,8 @@ struct vmscope_module {
 
 extern const struct vmscope_module vmscope_core_module;
 extern const struct vmscope_module vmscope_gdb_module;	/* gdb.c: -s, -S, --gdb */
+extern const struct vmscope_module vmscope_trace_module;
+extern const struct vmscope_module vmscope_qmp_module;	/* qmp.c: --qmp */
 
 /* options.c: getopt_long over every module's table. 0, 1 (exit 0) or VMSCOPE_EXIT_USAGE. */
 int vmscope_parse(struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr, int argc,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "emu/dev/dev.h"
+#include "emu/dev/trace-events.h"
 
 #define PIC_MASTER_BASE	0x20
 #define PIC_SLAVE_BASE	0xa0
@@ -235,6 +236,7 @@ static void pic_write_ocw2(struct pic_chip *c, uint8_t v)
 	default:	/* 2: no operation */
 		break;
 	}
+	trace_pic_eoi(v, c->isr);
 }
 
 static void pic_write_ocw3(struct pic_chip *c, uint8_t v)
@@ -319,6 +321,7 @@ static void pic_io_write(void *opaque, uint64_t offset, uint64_t value, unsigned
 	struct emu_pic *p = opaque;
 
 	pthread_mutex_lock(&p->lock);
+	trace_pic_write(idx, (unsigned)(offset & 1), (uint8_t)value);
 	pic_chip_write(&p->chip[idx], offset & 1, (uint8_t)value);
 	pic_unlock_and_kick(p, pic_update(p));
 }

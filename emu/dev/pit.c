@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "emu/dev/pit-local.h"
+#include "emu/dev/trace-events.h"
 
 #define PIT_BASE	0x40
 #define PIT_PORT61	0x61
@@ -28,7 +29,9 @@ struct pit_channel {
 	uint8_t count_latched;	/* enum pit_rw of the pending latched read, 0 when none */
 	uint8_t status;
 	bool status_latched;
-	uint8_t read_state, write_state, write_latch, rw_mode, mode;
+	uint8_t read_state, write_state, write_latch, rw_mode;
+	uint8_t mode;		/* 0-5: what the counter does */
+	uint8_t mode_bits;	/* as written (6 and 7 alias 2 and 3): the read-back status shows these */
 	bool bcd, gate, null_count, armed;	/* armed: a count was written since the control word */
 };
 
@@ -134,6 +137,7 @@ static void pit_load_count(struct emu_pit *p, struct pit_channel *c, uint32_t ra
 	uint32_t v = c->bcd ? bcd_to_bin(raw) : raw;
 
 	c->count = v ? v : (c->bcd ? 10000 : 0x10000);
+	trace_pit_count((unsigned)(c - p->ch), c->mode, c->count);
 	c->load_ns = p->now_ns(p->clock_opaque);
 	c->null_count = false;
 	c->armed = true;
@@ -189,7 +193,7 @@ static void pit_latch_status(struct emu_pit *p, struct pit_channel *c)
 	if (c->status_latched)
 		return;
 	c->status = (uint8_t)((pit_out(c, p->now_ns(p->clock_opaque)) ? 0x80 : 0) | (c->null_count ? 0x40 : 0) |
-			      c->rw_mode << 4 | c->mode << 1 | (c->bcd ? 1 : 0));
+			      c->rw_mode << 4 | c->mode_bits << 1 | (c->bcd ? 1 : 0));
 	c->status_latched = true;
 }
 
@@ -208,6 +212,7 @@ static void pit_read_back(struct emu_pit *p, uint8_t v)
 
 static void pit_write_control(struct emu_pit *p, uint8_t v)
 {
+	trace_pit_control(v);
 	unsigned sel = v >> 6, access = (v >> 4) & 3;
 
 	if (sel == 3) {
@@ -220,9 +225,8 @@ static void pit_write_control(struct emu_pit *p, uint8_t v)
 		return;
 	}
 	c->rw_mode = c->read_state = c->write_state = (uint8_t)access;
-	c->mode = (v >> 1) & 7;
-	if (c->mode > 5)
-		c->mode -= 4;		/* 6 and 7 are aliases of 2 and 3 */
+	c->mode_bits = (v >> 1) & 7;
+	c->mode = c->mode_bits > 5 ? c->mode_bits - 4 : c->mode_bits;	/* 6, 7: aliases of 2, 3 */
 	c->bcd = v & 1;
 	c->null_count = true;
 	c->armed = false;		/* counting waits for the new count */
@@ -352,7 +356,7 @@ static void pit_reset(struct emu_pit *p)
 {
 	for (unsigned i = 0; i < 3; i++) {
 		struct pit_channel *c = &p->ch[i];
-		*c = (struct pit_channel){ .mode = 3, .gate = i != 2, .rw_mode = RW_WORD0,
+		*c = (struct pit_channel){ .mode = 3, .mode_bits = 3, .gate = i != 2, .rw_mode = RW_WORD0,
 					   .read_state = RW_WORD0, .write_state = RW_WORD0 };
 		pit_load_count(p, c, 0);
 	}

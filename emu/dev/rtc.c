@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "emu/dev/rtc-local.h"
+#include "emu/dev/trace-events.h"
 
 #define RTC_BASE	0x70
 #define CMOS_SIZE	128
@@ -240,8 +241,10 @@ static void rtc_io_write(void *opaque, uint64_t offset, unsigned size, uint64_t 
 	pthread_mutex_lock(&r->lock);
 	if (offset == 0)
 		r->index = (uint8_t)value & 0x7f;	/* bit 7 masks NMIs on a PC: ignored */
-	else
+	else {
+		trace_rtc_write(r->index, (uint8_t)value);
 		rtc_write_reg(r, r->index, (uint8_t)value);
+	}
 	pthread_mutex_unlock(&r->lock);
 }
 

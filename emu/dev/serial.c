@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "emu/dev/dev.h"
+#include "emu/dev/trace-events.h"
 
 enum {
 	REG_RBR_THR = 0, REG_IER = 1, REG_IIR_FCR = 2, REG_LCR = 3,
@@ -114,6 +115,7 @@ static void serial_update_irq(struct emu_serial *s)
 /* Puts one received byte in the FIFO, or flags an overrun when it is full. */
 static void serial_rx_push(struct emu_serial *s, uint8_t byte)
 {
+	trace_serial_rx(byte);
 	if (s->rx_count >= rx_capacity(s)) {
 		s->lsr |= LSR_OE;
 		s->rx_overruns++;
@@ -147,6 +149,7 @@ static void serial_rx_clear(struct emu_serial *s)
 
 static void serial_tx(struct emu_serial *s, uint8_t byte)
 {
+	trace_serial_tx(byte);
 	if (s->mcr & MCR_LOOP) {
 		serial_rx_push(s, byte);
 		return;
@@ -161,6 +164,11 @@ static void serial_tx(struct emu_serial *s, uint8_t byte)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN) {	/* a non-blocking output: wait, as flow control would */
+			struct pollfd pfd = { .fd = s->out_fd, .events = POLLOUT };
+			if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+				continue;
+		}
 		s->tx_dropped++;	/* a closed or failing output does not stop the guest */
 		return;
 	}

@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 
 #include "emu/kvm/kvm-local.h"
+#include "emu/trace-events.h"
 
 void emu_kvm_kick(struct emu_vcpu *vcpu)
 {
@@ -71,6 +72,7 @@ static void kvm_inject_irq(struct emu_vcpu *vcpu, struct kvm_vcpu_data *v)
 		if (vector >= 0) {
 			struct kvm_interrupt irq = { .irq = (uint32_t)vector };
 			(void)!ioctl(v->fd, KVM_INTERRUPT, &irq);
+			trace_irq_deliver(emu_vcpu_index(vcpu), irq.irq);
 		}
 		pending = emu_vm_intr_is_pending(vm);
 	}
@@ -172,6 +174,23 @@ static int kvm_handle_exit(struct emu_vcpu *vcpu, struct kvm_vcpu_data *v, struc
 	return 0;
 }
 
+/* vcpu_exit tracepoint: the exit's name and the guest RIP (one KVM_GET_REGS, only while it is on). */
+static void kvm_trace_exit(struct emu_vcpu *vcpu, const struct kvm_vcpu_data *v)
+{
+	static const char *const names[] = {
+		[KVM_EXIT_IO] = "io", [KVM_EXIT_MMIO] = "mmio", [KVM_EXIT_HLT] = "hlt", [KVM_EXIT_DEBUG] = "debug",
+		[KVM_EXIT_IRQ_WINDOW_OPEN] = "irq_window_open", [KVM_EXIT_SHUTDOWN] = "shutdown",
+		[KVM_EXIT_FAIL_ENTRY] = "fail_entry", [KVM_EXIT_INTR] = "intr", [KVM_EXIT_INTERNAL_ERROR] = "internal_error",
+		[KVM_EXIT_SYSTEM_EVENT] = "system_event",
+	};
+	uint32_t r = v->run->exit_reason;
+	struct kvm_regs regs = { 0 };
+
+	(void)!ioctl(v->fd, KVM_GET_REGS, &regs);
+	trace_vcpu_exit(emu_vcpu_index(vcpu), r < sizeof(names) / sizeof(names[0]) && names[r] ? names[r] : "other",
+			regs.rip);
+}
+
 /* An IN or MMIO read completes on the next KVM_RUN: do that now (with immediate_exit) so the
  * registers are right before the core looks at them. */
 static void kvm_complete_io(struct kvm_vcpu_data *v)
@@ -200,8 +219,11 @@ int emu_kvm_vcpu_run(struct emu_vcpu *vcpu, struct emu_exit *ex)
 			return 0;
 		}
 		kvm_inject_irq(vcpu, v);
+		trace_vcpu_run(emu_vcpu_index(vcpu));
 		r = ioctl(v->fd, KVM_RUN, 0);
 		io_pending = false;
+		if (r >= 0 && trace_vcpu_exit_is_enabled())
+			kvm_trace_exit(vcpu, v);
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				ex->reason = EMU_EXIT_REQUEST;

@@ -108,11 +108,11 @@ static int kvm_check(struct kvm_vm_data *k, long cap)
 }
 
 /* The in-kernel PIC/IOAPIC/LAPIC and PIT, when this KVM offers both. */
-static void kvm_setup_irqchip(struct kvm_vm_data *k)
+static void kvm_setup_irqchip(struct emu_vm *vm, struct kvm_vm_data *k)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 
-	if (!kvm_check(k, KVM_CAP_IRQCHIP) || !kvm_check(k, KVM_CAP_PIT2))
+	if (emu_vm_config(vm)->userspace_irqchip || !kvm_check(k, KVM_CAP_IRQCHIP) || !kvm_check(k, KVM_CAP_PIT2))
 		return;
 	if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return;
@@ -148,7 +148,7 @@ static int kvm_vm_setup(struct emu_vm *vm, struct kvm_vm_data *k, char *why, siz
 		(void)!ioctl(k->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR);
 	if (kvm_check(k, KVM_CAP_SET_IDENTITY_MAP_ADDR))
 		(void)!ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident);
-	kvm_setup_irqchip(k);
+	kvm_setup_irqchip(vm, k);
 	err = kvm_set_memory(vm, k);
 	if (err) {
 		kvm_why(why, why_len, "KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",
@@ -287,6 +287,20 @@ static int kvm_stats(struct emu_vm *vm, struct emu_stat *out, int max)
 	return 2;
 }
 
+static int kvm_stats_fd(struct emu_vm *vm, int vcpu)
+{
+	struct kvm_vm_data *k = emu_vm_accel_data(vm);
+	struct kvm_vcpu_data *v = vcpu >= 0 ? emu_vcpu_accel_data(emu_vm_vcpu(vm, (unsigned)vcpu)) : NULL;
+	int fd;
+
+	if (!k || (vcpu >= 0 && !v))
+		return -ENODEV;
+	if (ioctl(k->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_BINARY_STATS_FD) <= 0)
+		return -EOPNOTSUPP;
+	fd = ioctl(v ? v->fd : k->vm_fd, KVM_GET_STATS_FD, NULL);
+	return fd < 0 ? -errno : fd;
+}
+
 const struct accel_ops emu_kvm_accel_ops = {
 	.name = "kvm",
 	.probe = kvm_probe,
@@ -311,4 +325,5 @@ const struct accel_ops emu_kvm_accel_ops = {
 	.has_irqchip = kvm_has_irqchip,
 	.set_irq_line = kvm_set_irq_line,
 	.stats = kvm_stats,
+	.stats_fd = kvm_stats_fd,
 };

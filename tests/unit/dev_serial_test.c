@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* 8250/16550A UART with no backend: registers, DLAB, interrupts, loopback, FIFO, rx thread. */
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -197,6 +199,52 @@ static void test_closed_output_is_not_fatal(void **state)
 	assert_int_equal(rd(f, LSR) & 0x60, 0x60);
 }
 
+struct tx_job {
+	struct fixture *f;
+	const char *text;
+};
+
+static void *tx_thread(void *opaque)
+{
+	struct tx_job *j = opaque;
+
+	for (const char *p = j->text; *p; p++)
+		wr(j->f, THR, (uint8_t)*p);
+	return NULL;
+}
+
+/* A full non-blocking output makes the transmitter wait for room, not drop bytes. */
+static void test_full_nonblocking_output_waits(void **state)
+{
+	struct fixture *f = *state;
+	char junk[4096], tail[8] = { 0 };
+	struct tx_job job = { f, "end" };
+	pthread_t t;
+	size_t got = 0;
+
+	memset(junk, 'j', sizeof(junk));
+	fcntl(f->out[1], F_SETFL, O_NONBLOCK);
+	while (write(f->out[1], junk, sizeof(junk)) > 0)
+		;
+	assert_int_equal(pthread_create(&t, NULL, tx_thread, &job), 0);
+	for (;;) {				/* drain until the 3 bytes behind the junk show up */
+		char buf[4096];
+		ssize_t n = read(f->out[0], buf, sizeof(buf));
+		if (n <= 0) {
+			struct pollfd p = { .fd = f->out[0], .events = POLLIN };
+			assert_true(poll(&p, 1, 20000) == 1);
+			continue;
+		}
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != 'j' && got < 3)
+				tail[got++] = buf[i];
+		if (got >= 3)
+			break;
+	}
+	pthread_join(t, NULL);
+	assert_string_equal(tail, "end");
+}
+
 static void test_create_rejects_bad_arguments(void **state)
 {
 	struct fixture *f = *state;
@@ -223,6 +271,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_receive_from_pipe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_fifo_and_eof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_closed_output_is_not_fatal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_nonblocking_output_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_rejects_bad_arguments, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -499,10 +499,9 @@ static int vgdb_kill(void *o)
 	return 0;
 }
 
-/* emu_vm_reset() is declared in emu.h but not implemented by the core yet: say so. */
 static int vgdb_reset(void *o)
 {
-	return -EOPNOTSUPP;
+	return emu_vm_reset(((struct vmscope_gdb *)o)->vm);
 }
 
 static int vgdb_set_step_irqs(void *o, bool on)

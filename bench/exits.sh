@@ -28,6 +28,7 @@ usecs() { local t=${EPOCHREALTIME/./}; echo "${t#0}"; }
 
 # cmd_CONFIG GUEST APPEND: sets cmd=(the command line that runs the guest to its end).
 cmd_vmscope_kvm()      { cmd=("$VMSCOPE" --accel kvm -m 64 --kernel "$gdir/$1.elf" --append "$2"); }
+cmd_vmscope_kvm_own_irqchip() { cmd=("$VMSCOPE" --accel kvm --kernel-irqchip off -m 64 --kernel "$gdir/$1.elf" --append "$2"); }
 cmd_vmscope_interp()   { cmd=("$VMSCOPE" --accel interp -m 64 --kernel "$gdir/$1.elf" --append "$2"); }
 cmd_qemu_kvm_pc()      { cmd=(qemu-system-x86_64 -accel kvm "${qemu_cpu[@]}" -M pc -bios "$QBOOT" "${qemu_common[@]}" -kernel "$gdir/$1.mb" -append "$2"); }
 cmd_qemu_kvm_microvm() { cmd=(qemu-system-x86_64 -accel kvm "${qemu_cpu[@]}" -M microvm -bios "$QBOOT" "${qemu_common[@]}" -kernel "$gdir/$1.mb" -append "$2"); }
@@ -39,6 +40,7 @@ cmd_bare()             { cmd=("$BARE" "$1" "${2#iters=}"); }
 configs=(
 	"bare KVM_RUN loop|kvm|cmd_bare|exits"
 	"vmscope --accel kvm|kvm|cmd_vmscope_kvm|exits hello"
+	"vmscope kvm --kernel-irqchip off|kvm|cmd_vmscope_kvm_own_irqchip|exits hello"
 	"vmscope --accel interp|interp|cmd_vmscope_interp|exits hello"
 	"qemu kvm -M pc -bios qboot|kvm|cmd_qemu_kvm_pc|exits hello"
 	"qemu kvm -M microvm -bios qboot|kvm|cmd_qemu_kvm_microvm|exits hello"
@@ -56,6 +58,7 @@ unavailable() {
 	       [ -r "$QBOOT" ] || { echo "$QBOOT missing"; return; } ;;
 	esac
 	case $name in
+	*kernel-irqchip*) "$VMSCOPE" --help 2>&1 | grep -q -- --kernel-irqchip || { echo "no --kernel-irqchip in vmscope --help"; return; } ;;
 	*interp*) "$VMSCOPE" --help 2>&1 | grep -q interp || { echo "not offered by vmscope --help yet"; return; } ;;
 	esac
 	if [ "$class" = kvm ]; then why=$(kvm_usable) || { echo "$why"; return; }; fi
@@ -171,7 +174,7 @@ bench_hello() {
 		[[ $name == qemu* ]] && best=$(awk -v a="$best" -v b="${HELLO[$name]}" 'BEGIN {print (a == "nan" || b < a) ? b : a}')
 		printf '  %-34s %10s ms\n' "$name" "${HELLO[$name]}"
 	done
-	for name in "vmscope --accel kvm" "vmscope --accel interp"; do
+	for name in "vmscope --accel kvm" "vmscope kvm --kernel-irqchip off" "vmscope --accel interp"; do
 		[ -n "${HELLO[$name]:-}" ] || continue
 		printf '  %s / fastest qemu: %s (target: at most 0.20x)\n' "$name" "$(ratio "${HELLO[$name]}" "$best")"
 	done

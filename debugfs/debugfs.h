@@ -66,6 +66,7 @@ struct dbgfs_options {
 	int pid;			/* 0 = every VM */
 	bool drilldown;			/* tracepoints: per-exit-reason children */
 	bool per_vcpu;			/* split by vCPU where the source can */
+	bool lazy;			/* tracepoints: open the exit events first, the rest on later reads */
 	/* Which fields to open (NULL = all). Children "p(c)" are asked for by their full name. */
 	bool (*want)(void *opaque, const char *name);
 	void *want_opaque;

@@ -352,14 +352,16 @@ static int dfs_init(const struct dbgfs_options *opt, struct dfs_state **out, cha
 	s->kvm_dfd = open(s->kvm, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->kvm_dfd < 0) {
 		ret = -errno;
-		dfs_close(s);
-		return dbgfs_why(why, why_len, ret, "%s: %s (is debugfs mounted? %s; is the kvm module loaded?)",
-				 s->kvm, strerror(-ret), dbgfs_mount_hint("debugfs"));
+		dbgfs_why(why, why_len, ret, "%s: %s (is debugfs mounted? %s; is the kvm module loaded?)",
+			  s->kvm, strerror(-ret), dbgfs_mount_hint("debugfs"));
+		dfs_close(s);	/* after the message: it names s->kvm */
+		return ret;
 	}
 	ret = dfs_list_fields(s);
 	if (ret < 0) {
+		dbgfs_why(why, why_len, ret, "%s: %s", s->kvm, strerror(-ret));
 		dfs_close(s);
-		return dbgfs_why(why, why_len, ret, "%s: %s", s->kvm, strerror(-ret));
+		return ret;
 	}
 	*out = s;
 	return 0;

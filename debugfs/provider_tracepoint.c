@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/perf_event.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,7 @@ struct tp_state {
 	char events_dir[PATH_MAX];
 	struct tp_event *ev;
 	int nr_ev, cap_ev;
+	int nr_open;		/* events [0, nr_open) are open in every group (lazy: grows per read) */
 	struct tp_group *grp;
 	int nr_grp, cap_grp;
 	uint64_t *buf;		/* group read buffer: nr + values */
@@ -188,9 +191,31 @@ static int tp_scan_system(struct tp_state *s, const char *sys, bool all)
 	return ret;
 }
 
+/* Opened first when lazy: the events that count exits and the usual reasons. */
+static const char *const tp_first[] = {
+	"kvm_exit", "kvm_userspace_exit", "kvm_entry", "kvm_pio", "kvm_mmio", "kvm_fast_mmio", "kvm_emulate_insn",
+	"kvm_fpu", "kvm_msr", "kvm_cpuid", "kvm_cr", "kvm_page_fault", "kvm_hypercall", "kvm_inj_virq",
+	"kvm_inj_exception", "kvm_set_irq", "kvm_apic_accept_irq", "kvm_vcpu_wakeup", "kvm_halt_poll_ns", "kvm_eoi",
+};
+#define TP_NR_FIRST (int)(sizeof(tp_first) / sizeof(tp_first[0]))
+#define TP_LAZY_BATCH 24
+
+static int tp_rank(const char *name)
+{
+	size_t n = strcspn(name, "(");
+
+	for (int i = 0; i < TP_NR_FIRST; i++)
+		if (strlen(tp_first[i]) == n && strncmp(tp_first[i], name, n) == 0)
+			return i;
+	return TP_NR_FIRST;
+}
+
 static int tp_cmp_event(const void *a, const void *b)
 {
-	return strcmp(((const struct tp_event *)a)->name, ((const struct tp_event *)b)->name);
+	const char *x = ((const struct tp_event *)a)->name, *y = ((const struct tp_event *)b)->name;
+	int rx = tp_rank(x), ry = tp_rank(y);
+
+	return rx != ry ? rx - ry : strcmp(x, y);
 }
 
 static int tp_scan(struct tp_state *s, bool all, char *why, size_t why_len)
@@ -229,7 +254,6 @@ static int tp_perf_open(const struct tp_event *e, int tid, int cpu, int group_fd
 	attr.type = PERF_TYPE_TRACEPOINT;
 	attr.size = sizeof(attr);
 	attr.config = (uint64_t)e->id;
-	attr.sample_period = 1;
 	attr.read_format = PERF_FORMAT_GROUP;
 	attr.inherit = tid > 0;
 	fd = (int)syscall(SYS_perf_event_open, &attr, tid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
@@ -248,31 +272,40 @@ static void tp_group_close(struct tp_state *s, struct tp_group *g)
 {
 	int i;
 
-	for (i = s->nr_ev - 1; i >= 0; i--)
+	for (i = s->nr_ev - 1; i >= 0 && g->fd; i--)
 		if (g->fd[i] >= 0)
 			close(g->fd[i]);
 	free(g->fd);
 	g->fd = NULL;
 }
 
+/* Opens events [from, to) of a group; the first one leads. */
+static int tp_group_extend(struct tp_state *s, struct tp_group *g, int from, int to)
+{
+	for (int i = from; i < to; i++) {
+		int fd = tp_perf_open(&s->ev[i], g->tid, g->cpu, i ? g->fd[0] : -1);
+
+		if (fd < 0)
+			/* only the leader's failure can mean an offline CPU; later ones are real errors */
+			return i && (fd == -ENODEV || fd == -EINVAL) ? -EIO : fd;
+		g->fd[i] = fd;
+	}
+	return 0;
+}
+
 static int tp_group_open(struct tp_state *s, struct tp_group *g)
 {
-	int i, fd;
+	int ret;
 
 	g->fd = malloc(sizeof(int) * (size_t)s->nr_ev);
 	if (!g->fd)
 		return -ENOMEM;
-	for (i = 0; i < s->nr_ev; i++) {
-		fd = tp_perf_open(&s->ev[i], g->tid, g->cpu, i ? g->fd[0] : -1);
-		if (fd < 0) {
-			g->fd[i] = -1;
-			tp_group_close(s, g);
-			/* only the leader's failure can mean an offline CPU; later ones are real errors */
-			return i && (fd == -ENODEV || fd == -EINVAL) ? -EIO : fd;
-		}
-		g->fd[i] = fd;
-	}
-	return 0;
+	for (int i = 0; i < s->nr_ev; i++)
+		g->fd[i] = -1;
+	ret = tp_group_extend(s, g, 0, s->nr_open);
+	if (ret < 0)
+		tp_group_close(s, g);
+	return ret;
 }
 
 static int tp_add_group(struct tp_state *s, int tid, int cpu, int vcpu)
@@ -370,9 +403,64 @@ static void tp_raise_nofile(struct tp_state *s, int groups)
 			     (unsigned long long)rl.rlim_cur, (unsigned long long)need);
 }
 
+/* Opens one CPU's group from a thread running on that CPU: installing a per-CPU event is then a
+ * local call instead of an IPI (costly when that CPU runs a guest, and serial otherwise). */
+struct tp_cpu_job {
+	struct tp_state *s;
+	struct tp_group *g;
+	int ret;
+};
+
+static void *tp_cpu_thread(void *arg)
+{
+	struct tp_cpu_job *j = arg;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(j->g->cpu, &set);
+	(void)!sched_setaffinity(0, sizeof(set), &set);
+	j->ret = tp_group_open(j->s, j->g);
+	return NULL;
+}
+
+static int tp_open_cpus(struct tp_state *s, int ncpu)
+{
+	struct tp_cpu_job *jobs = calloc((size_t)ncpu, sizeof(*jobs));
+	pthread_t *th = calloc((size_t)ncpu, sizeof(*th));
+	bool *started = calloc((size_t)ncpu, sizeof(*started));
+	int cpu, ret = 0, opened = 0;
+
+	s->grp = calloc((size_t)ncpu, sizeof(*s->grp));
+	if (!jobs || !th || !started || !s->grp) {
+		free(jobs), free(th), free(started);
+		return -ENOMEM;
+	}
+	s->cap_grp = ncpu;
+	for (cpu = 0; cpu < ncpu; cpu++) {
+		s->grp[cpu] = (struct tp_group){ .tid = -1, .cpu = cpu, .vcpu = -1, .alive = true };
+		jobs[cpu] = (struct tp_cpu_job){ s, &s->grp[cpu], 0 };
+		started[cpu] = pthread_create(&th[cpu], NULL, tp_cpu_thread, &jobs[cpu]) == 0;
+		if (!started[cpu])
+			tp_cpu_thread(&jobs[cpu]);
+	}
+	for (cpu = 0; cpu < ncpu; cpu++) {
+		if (started[cpu])
+			pthread_join(th[cpu], NULL);
+		if (jobs[cpu].ret == 0)
+			s->grp[opened++] = s->grp[cpu];
+		else if (jobs[cpu].ret != -ENODEV && jobs[cpu].ret != -EINVAL && !ret)	/* offline CPU */
+			ret = jobs[cpu].ret;
+	}
+	s->nr_grp = opened;
+	free(jobs), free(th), free(started);
+	if (ret == 0 && !opened)
+		ret = -ENODEV;
+	return ret;
+}
+
 static int tp_open_groups(struct tp_state *s, char *why, size_t why_len)
 {
-	int cpu, ncpu = get_nprocs_conf(), ret = 0, opened = 0;
+	int ncpu = get_nprocs_conf(), ret;
 
 	if (s->opt.pid) {
 		tp_raise_nofile(s, 8);
@@ -381,17 +469,7 @@ static int tp_open_groups(struct tp_state *s, char *why, size_t why_len)
 			return dbgfs_why(why, why_len, -ESRCH, "pid %d: no such process", s->opt.pid);
 	} else {
 		tp_raise_nofile(s, ncpu);
-		for (cpu = 0; cpu < ncpu; cpu++) {
-			ret = tp_add_group(s, -1, cpu, -1);
-			if (ret == -ENODEV || ret == -EINVAL)	/* offline CPU */
-				ret = 0;
-			else if (ret == 0)
-				opened++;
-			if (ret < 0)
-				break;
-		}
-		if (ret == 0 && !opened)
-			ret = -ENODEV;
+		ret = tp_open_cpus(s, ncpu);
 	}
 	if (ret >= 0)
 		return 0;
@@ -440,6 +518,14 @@ static int tp_open(const struct dbgfs_options *opt, void **state, char *why, siz
 	if (ret == 0 && s->nr_ev == 0)
 		ret = dbgfs_why(why, why_len, -ENOENT, "no kvm tracepoint matches the field filter");
 	if (ret == 0) {
+		s->nr_open = s->nr_ev;
+		if (opt->lazy) {
+			int first = 0;
+
+			while (first < s->nr_ev && tp_rank(s->ev[first].name) < TP_NR_FIRST)
+				first++;
+			s->nr_open = first ? first : 1;
+		}
 		s->max_vcpu = 64;
 		s->buf = calloc((size_t)s->nr_ev + 1, sizeof(uint64_t));
 		s->sum = calloc((size_t)s->nr_ev, sizeof(uint64_t));
@@ -467,15 +553,15 @@ static void tp_add(struct tp_state *s, const struct tp_group *g, int i, uint64_t
  */
 static void tp_read_group(struct tp_state *s, struct tp_group *g)
 {
-	size_t want = sizeof(uint64_t) * ((size_t)s->nr_ev + 1);
+	size_t want = sizeof(uint64_t) * ((size_t)s->nr_open + 1);
 	ssize_t r = read(g->fd[0], s->buf, want);
 
-	if (r == (ssize_t)want && s->buf[0] == (uint64_t)s->nr_ev) {
-		for (int i = 0; i < s->nr_ev; i++)
+	if (r == (ssize_t)want && s->buf[0] == (uint64_t)s->nr_open) {
+		for (int i = 0; i < s->nr_open; i++)
 			tp_add(s, g, i, s->buf[1 + i]);
 		return;
 	}
-	for (int i = 0; i < s->nr_ev; i++) {
+	for (int i = 0; i < s->nr_open; i++) {
 		r = read(g->fd[i], s->buf, want);
 		if (r >= (ssize_t)(2 * sizeof(uint64_t)) && s->buf[0] == 1)
 			tp_add(s, g, i, s->buf[1]);
@@ -494,15 +580,39 @@ static int tp_emit(struct tp_state *s, struct dbgfs_samples *out)
 {
 	int i, v, ret = 0;
 
-	for (i = 0; i < s->nr_ev && ret == 0; i++)
+	for (i = 0; i < s->nr_open && ret == 0; i++)
 		ret = dbgfs_samples_add(out, s->ev[i].name, s->opt.pid, -1, s->sum[i]);
 	if (!s->opt.per_vcpu || !s->opt.pid)
 		return ret;
 	for (v = 0; v < s->max_vcpu; v++)
-		for (i = 0; i < s->nr_ev && ret == 0; i++)
+		for (i = 0; i < s->nr_open && ret == 0; i++)
 			if (s->vsum[v * s->nr_ev + i] || tp_has_vcpu(s, v))
 				ret = dbgfs_samples_add(out, s->ev[i].name, s->opt.pid, v, s->vsum[v * s->nr_ev + i]);
 	return ret;
+}
+
+/* Lazy opening: the next batch of events in every group (they count from the next read on). */
+static void tp_open_more(struct tp_state *s)
+{
+	int to = s->nr_open + TP_LAZY_BATCH < s->nr_ev ? s->nr_open + TP_LAZY_BATCH : s->nr_ev;
+
+	for (int i = 0; i < s->nr_grp; i++) {
+		int ret = tp_group_extend(s, &s->grp[i], s->nr_open, to);
+
+		if (ret < 0) {
+			dbgfs_notice(&s->opt, "perf_event_open(kvm tracepoint): %s; showing %d of %d events", strerror(-ret),
+				     s->nr_open, s->nr_ev);
+			for (int k = 0; k <= i; k++)	/* keep what is open everywhere, nothing more */
+				for (int e = s->nr_open; e < to; e++)
+					if (s->grp[k].fd[e] >= 0) {
+						close(s->grp[k].fd[e]);
+						s->grp[k].fd[e] = -1;
+					}
+			s->nr_ev = s->nr_open;
+			return;
+		}
+	}
+	s->nr_open = to;
 }
 
 static int tp_read(void *state, struct dbgfs_samples *out)
@@ -523,6 +633,8 @@ static int tp_read(void *state, struct dbgfs_samples *out)
 	for (int i = 0; i < s->nr_grp; i++)
 		tp_read_group(s, &s->grp[i]);
 	ret = tp_emit(s, out);
+	if (ret == 0 && s->nr_open < s->nr_ev)
+		tp_open_more(s);
 	return ret == 0 && gone ? -ESRCH : ret;	/* the counts of a finished process stay readable */
 }
 

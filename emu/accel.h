@@ -81,7 +81,14 @@ struct accel_ops {
 	/* In-kernel irqchip: has_irqchip is true after vm_init when the backend routes IRQ lines
 	 * itself (then no userspace PIC/PIT is created). */
 	bool (*has_irqchip)(struct emu_vm *vm);
+	/* Whether the backend also emulates the 8254 PIT itself (NULL: same as has_irqchip). With an
+	 * irqchip but no PIT, the core's PIT model drives IRQ 0 through set_irq_line. */
+	bool (*has_kernel_pit)(struct emu_vm *vm);
 	void (*set_irq_line)(struct emu_vm *vm, unsigned irq, int level);
+
+	/* Optional: guest RAM [gpa, gpa+len) was written by the host (loader, debugger); a backend
+	 * that caches decoded code drops it. */
+	void (*phys_written)(struct emu_vm *vm, uint64_t gpa, size_t len);
 
 	/* Backend counters appended to emu_vm_stats (may be NULL). */
 	int (*stats)(struct emu_vm *vm, struct emu_stat *out, int max);

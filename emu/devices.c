@@ -35,6 +35,7 @@ static void dev_debug_exit_destroy(void *d) { emu_debug_exit_destroy(d); }
 static void dev_pic_destroy(void *d) { emu_pic_destroy(d); }
 static void dev_pit_destroy(void *d) { emu_pit_destroy(d); }
 static void dev_rtc_destroy(void *d) { emu_rtc_destroy(d); }
+static void dev_pci_destroy(void *d) { emu_pci_host_destroy(d); }
 
 static int dev_serial(struct emu_vm *vm, void **out)
 {
@@ -48,30 +49,36 @@ static int dev_debug_exit(struct emu_vm *vm, void **out)
 static int dev_pic(struct emu_vm *vm, void **out) { return emu_pic_create(vm, (struct emu_pic **)out); }
 static int dev_pit(struct emu_vm *vm, void **out) { return emu_pit_create(vm, (struct emu_pit **)out); }
 static int dev_rtc(struct emu_vm *vm, void **out) { return emu_rtc_create(vm, (struct emu_rtc **)out); }
+static int dev_pci(struct emu_vm *vm, void **out) { return emu_pci_host_create(vm, (struct emu_pci_host **)out); }
 
 /* In creation order; the PIC and PIT only when the backend has no in-kernel irqchip. */
+enum dev_when { DEV_ALWAYS, DEV_NO_KERNEL_IRQCHIP, DEV_NO_KERNEL_PIT };
+
 static const struct {
 	const char *name;
 	int (*create)(struct emu_vm *vm, void **out);
 	void (*destroy)(void *dev);
-	bool userspace_irqchip_only;
+	enum dev_when when;
 } emu_standard_devices[] = {
-	{ "8259 PIC", dev_pic, dev_pic_destroy, true },
-	{ "8254 PIT", dev_pit, dev_pit_destroy, true },
-	{ "MC146818 RTC", dev_rtc, dev_rtc_destroy, false },
-	{ "8250 UART (COM1)", dev_serial, dev_serial_destroy, false },
-	{ "isa-debug-exit", dev_debug_exit, dev_debug_exit_destroy, false },
+	{ "8259 PIC", dev_pic, dev_pic_destroy, DEV_NO_KERNEL_IRQCHIP },
+	{ "8254 PIT", dev_pit, dev_pit_destroy, DEV_NO_KERNEL_PIT },
+	{ "MC146818 RTC", dev_rtc, dev_rtc_destroy, DEV_ALWAYS },
+	{ "8250 UART (COM1)", dev_serial, dev_serial_destroy, DEV_ALWAYS },
+	{ "isa-debug-exit", dev_debug_exit, dev_debug_exit_destroy, DEV_ALWAYS },
+	{ "PCI host ports and reset register", dev_pci, dev_pci_destroy, DEV_ALWAYS },
 };
 
 int emu_devices_create(struct emu_vm *vm, char *why, size_t why_len)
 {
 	bool kernel_irqchip = vm->ops->has_irqchip && vm->ops->has_irqchip(vm);
+	bool kernel_pit = vm->ops->has_kernel_pit ? vm->ops->has_kernel_pit(vm) : kernel_irqchip;
 
 	for (size_t i = 0; i < sizeof(emu_standard_devices) / sizeof(emu_standard_devices[0]); i++) {
+		enum dev_when when = emu_standard_devices[i].when;
 		void *dev = NULL;
 		int err;
 
-		if (emu_standard_devices[i].userspace_irqchip_only && kernel_irqchip)
+		if ((when == DEV_NO_KERNEL_IRQCHIP && kernel_irqchip) || (when == DEV_NO_KERNEL_PIT && kernel_pit))
 			continue;
 		err = emu_standard_devices[i].create(vm, &dev);
 		if (!err)

@@ -94,6 +94,7 @@ enum emu_end_reason {
 	EMU_END_HALTED,		/* hlt with interrupts disabled: nothing can ever wake the vCPU */
 	EMU_END_QUIT,		/* asked to quit (QMP quit, gdb kill, signal) */
 	EMU_END_HOST_ERROR,	/* a host-side failure (ioctl, thread) */
+	EMU_END_RESET,		/* the guest reset the machine (port 0xcf9): vmscope ends, it does not reboot */
 };
 
 struct emu_end {
@@ -196,10 +197,14 @@ void emu_vm_wait(struct emu_vm *vm, struct emu_end *end);
 /* Ends the guest from any thread (QMP quit, gdb kill, SIGINT). */
 void emu_vm_request_end(struct emu_vm *vm, enum emu_end_reason reason, int status, const char *message);
 
-/* Stops every vCPU; returns once all are parked outside guest mode. Idempotent. */
+/* Stops every vCPU; returns once all are parked outside guest mode. Idempotent. The caller knows
+ * the VM stopped: the debug handler is not called (EMU_DBG_PAUSED is for the caller's own stop
+ * reply). Not from the debug handler itself (it runs on a vCPU thread that is not parked yet).
+ * A debug event racing with a pause is dropped; a breakpoint fires again after resume. */
 EMU_MUST_CHECK int emu_vm_pause(struct emu_vm *vm);
 /* Resumes all vCPUs. With step_vcpu >= 0 only that vCPU executes one instruction and the VM stops
- * again (reported through the debug handler as EMU_DBG_STEP). */
+ * again (reported through the debug handler as EMU_DBG_STEP); -EBUSY unless the VM is paused,
+ * -EINVAL for no such vCPU, -ESRCH once the guest is over. */
 EMU_MUST_CHECK int emu_vm_resume(struct emu_vm *vm, int step_vcpu);
 bool emu_vm_is_paused(const struct emu_vm *vm);
 /* system_reset: pauses the VM, clears RAM, calls the reset handler (which reloads the image and
@@ -236,7 +241,10 @@ struct emu_debug_event {
 	uint64_t addr;		/* breakpoint / watched address */
 };
 
-/* Called once per stop, from a vCPU thread, after every vCPU has been paused. */
+/* Called once per stop, from a vCPU thread, after every other vCPU has been parked; the VM stays
+ * paused until emu_vm_resume(), which may be called from the handler or any other thread.
+ * Host quirk: under a nested PVM KVM, stepping over an instruction that exits to user space
+ * (in/out, MMIO) may execute the next instruction too before the step is reported. */
 typedef void (*emu_debug_handler)(void *opaque, const struct emu_debug_event *ev);
 void emu_vm_set_debug_handler(struct emu_vm *vm, emu_debug_handler fn, void *opaque);
 

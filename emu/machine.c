@@ -12,8 +12,7 @@
 #include "emu/emu-local.h"
 #include "emu/trace-events.h"
 
-/* The interpreter backend is optional at link time: auto falls back to it when it exists. */
-extern const struct accel_ops emu_interp_accel_ops __attribute__((weak));
+/* The interpreter backend (emu/x86, always linked): auto falls back to it when KVM is not usable. */
 
 #define EMU_RAM_MIN (1ull << 20)
 #define EMU_RAM_MAX (3ull << 30)	/* below the PCI hole, the TSS page and the APICs */
@@ -76,7 +75,6 @@ static int machine_ram_alloc(struct emu_vm *vm, uint64_t size, char *why, size_t
 		machine_why(why, why_len, "cannot map %llu bytes of guest RAM: %s", (unsigned long long)size, strerror(e));
 		return -e;
 	}
-	madvise(p, size, MADV_MERGEABLE);
 	vm->ram = p;
 	vm->ram_size = size;
 	return 0;
@@ -214,6 +212,8 @@ int emu_vm_write_phys(struct emu_vm *vm, uint64_t gpa, const void *buf, size_t l
 	if (!p)
 		return -EFAULT;
 	memcpy(p, buf, len);
+	if (vm->ops && vm->ops->phys_written)
+		vm->ops->phys_written(vm, gpa, len);
 	return 0;
 }
 
@@ -265,8 +265,9 @@ void emu_vm_set_irq(struct emu_vm *vm, unsigned irq, int level)
 	if (vm->intr)
 		vm->intr->set_irq(vm->intr_opaque, irq, level);
 	pthread_mutex_unlock(&vm->intr_lock);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		emu_vcpu_request(vm->vcpus[i], EMU_REQ_IRQ);
+	/* The 8259's INTR line goes to the boot CPU: wake it only when there is something to take. */
+	if (vm->nr_vcpus && emu_vm_intr_is_pending(vm))
+		emu_vcpu_request(vm->vcpus[0], EMU_REQ_IRQ);
 }
 
 void emu_vm_set_intr_controller(struct emu_vm *vm, const struct emu_intr_ops *ops, void *opaque)

@@ -123,6 +123,7 @@ static void vcpu_stop_and_report(struct emu_vcpu *vcpu, const struct emu_debug_e
 				vcpu_request_locked(vm->vcpus[i], EMU_REQ_PAUSE);
 	}
 	vm_wait_parked_locked(vm, 1);
+	report = report && !vm->ended;
 	pthread_mutex_unlock(&vm->lock);
 	if (report && vm->debug_fn)
 		vm->debug_fn(vm->debug_opaque, ev);
@@ -154,8 +155,9 @@ int emu_vm_resume(struct emu_vm *vm, int step_vcpu)
 		err = -ESRCH;
 	} else if (step_vcpu >= (int)vm->nr_vcpus) {
 		err = -EINVAL;
+	} else if (step_vcpu >= 0 && !vm->paused) {
+		err = -EBUSY;	/* stepping one vCPU needs the others stopped first */
 	} else if (step_vcpu >= 0) {
-		vm->paused = true;
 		vm->reporting = false;
 		vm->step_vcpu = step_vcpu;
 	} else {

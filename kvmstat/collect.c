@@ -294,6 +294,16 @@ static struct kvmstat_series *kvmstat_series_get(struct kvmstat_model *m, const 
 
 /* ---- rows ---- */
 
+const struct kvmstat_row *kvmstat_model_row(const struct kvmstat_model *m, const char *key)
+{
+	const struct kvmstat_row *r;
+
+	for (r = m->rtab[kvmstat_hash(key, 2166136261u) % m->rtab_size]; r; r = r->hnext)
+		if (strcmp(r->key, key) == 0)
+			return r;
+	return NULL;
+}
+
 static struct kvmstat_row *kvmstat_row_get(struct kvmstat_model *m, const char *key)
 {
 	uint32_t h = kvmstat_hash(key, 2166136261u) % m->rtab_size;
@@ -633,11 +643,14 @@ static int kvmstat_cmp_names(const void *a, const void *b)
 	return strcmp(((const struct dbgfs_sample *)a)->name, ((const struct dbgfs_sample *)b)->name);
 }
 
-int kvmstat_model_fields(struct kvmstat_model *m, struct dbgfs_samples *out, char *why, size_t why_len)
+int kvmstat_model_fields(struct kvmstat_model *m, bool all, struct dbgfs_samples *out, char *why, size_t why_len)
 {
 	size_t w = 0;
 
 	for (int i = 0; i < m->nr_src; i++) {
+		/* tracepoints report every opened event on each read: listing them again is for -f help */
+		if (!all && m->src[i].ops == &dbgfs_tracepoint_provider)
+			continue;
 		/* a QMP server serves one client at a time: ask through the open connection */
 		bool live = m->src[i].ops == &dbgfs_qmp_provider;
 		int ret = live ? m->src[i].ops->read(m->src[i].state, out) : m->src[i].ops->fields(&m->dopt, out, why, why_len);

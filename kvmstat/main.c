@@ -364,7 +364,7 @@ static int kvmstat_field_help(struct kvmstat_model *m)
 {
 	struct dbgfs_samples f = { 0 };
 	char why[512];
-	int ret = kvmstat_model_fields(m, &f, why, sizeof(why));
+	int ret = kvmstat_model_fields(m, true, &f, why, sizeof(why));
 
 	if (ret < 0) {
 		fprintf(stderr, "kvmstat: %s\n", why);
@@ -391,6 +391,8 @@ static int kvmstat_main(struct kvmstat_opts *o)
 		m.on_notice = kvmstat_stderr_notice;
 	if (o->per_vcpu)
 		m.view = KVMSTAT_VIEW_VCPUS;
+	/* the screen: open the exit events first and the rest over the next refreshes */
+	m.dopt.lazy = interactive && !o->fields;
 	ret = kvmstat_model_open(&m, why, sizeof(why));
 	if (ret < 0) {
 		kvmstat_model_free(&m);

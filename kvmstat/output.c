@@ -25,10 +25,7 @@ void kvmstat_timestamp(char *buf, size_t len)
 
 static const struct kvmstat_row *kvmstat_find_row(const struct kvmstat_model *m, const char *key)
 {
-	for (unsigned i = 0; i < m->nr_rows; i++)
-		if (strcmp(m->rows[i]->key, key) == 0)
-			return m->rows[i];
-	return NULL;
+	return kvmstat_model_row(m, key);
 }
 
 /* The columns: every field the sources offer that is wanted (children only with drilldown),
@@ -37,7 +34,7 @@ static int kvmstat_columns(struct kvmstat_model *m, char ***cols, unsigned *n)
 {
 	struct dbgfs_samples f = { 0 };
 	char why[256];
-	int ret = kvmstat_model_fields(m, &f, why, sizeof(why));
+	int ret = kvmstat_model_fields(m, false, &f, why, sizeof(why));
 	unsigned k = 0;
 
 	*cols = calloc(f.n + m->nr_rows + 1, sizeof(char *));

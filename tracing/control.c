@@ -226,9 +226,73 @@ static int trace_apply_glob(struct trace_handle *h, const char *glob, bool enabl
 	return matched;
 }
 
+void trace_set_autostart(struct trace_handle *h, int argc, char *const *argv)
+{
+	h->autostart = true;
+	h->argc = argc;
+	h->argv = argv;
+}
+
+bool trace_is_started(const struct trace_handle *h)
+{
+	return h->started;
+}
+
+static int trace_autostart(struct trace_handle *h)
+{
+	char why[512] = "";
+	int rc = 0;
+	pthread_mutex_lock(&h->drain_lock);	/* no writer yet: serialises QMP and gdb callers */
+	if (!h->started && h->autostart) {
+		rc = trace_start(h, h->argc, h->argv, why, sizeof(why));
+		if (rc)
+			fprintf(stderr, "vmscope: tracing: %s\n", why);
+	}
+	pthread_mutex_unlock(&h->drain_lock);
+	return rc;
+}
+
 int trace_event_set_state(struct trace_handle *h, const char *glob, bool enable)
 {
+	if (enable && !h->started && h->autostart) {
+		int rc = trace_autostart(h);
+		if (rc)
+			return rc;
+	}
 	return trace_apply_glob(h, glob, enable);
+}
+
+static bool trace_glob_has_meta(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+int trace_qmp_get_state(const struct trace_handle *h, const char *name, char *out, size_t len)
+{
+	size_t n = (size_t)snprintf(out, len, "[");
+	int matched = 0;
+	for (unsigned i = 0; i < h->nr_events; i++) {
+		if (!trace_glob_is_match(name, trace_event_name(h, i)))
+			continue;
+		if (n < len)
+			n += (size_t)snprintf(out + n, len - n, "%s{\"name\": \"%s\", \"state\": \"%s\", \"vcpu\": false}",
+					      matched ? ", " : "", trace_event_name(h, i),
+					      trace_event_is_enabled(h, i) ? "enabled" : "disabled");
+		matched++;
+	}
+	if (n < len)
+		snprintf(out + n, len - n, "]");
+	if (n + 1 >= len)
+		return -ENOSPC;
+	return !matched && !trace_glob_has_meta(name) ? -ENOENT : matched;
+}
+
+int trace_qmp_set_state(struct trace_handle *h, const char *name, bool enable)
+{
+	int m = trace_event_set_state(h, name, enable);
+	if (m < 0)
+		return m;
+	return !m && !trace_glob_has_meta(name) ? -ENOENT : 0;
 }
 
 int trace_enable_patterns(struct trace_handle *h, const char *patterns, char *why, size_t why_len)

@@ -51,6 +51,9 @@ struct trace_handle {
 	uint64_t start_mono;
 	uint64_t file_bytes;		/* bytes of records written to the file */
 	int write_error;		/* first -errno from writing the file */
+	bool autostart;			/* start on the first run-time enable */
+	int argc;
+	char *const *argv;
 };
 
 /* control.c */

@@ -100,6 +100,10 @@ TRACE_MUST_CHECK int trace_enable_file(struct trace_handle *h, const char *path,
 
 /* Opens the backends (file, tracefs) and starts the writer thread. argv is recorded in the file. */
 TRACE_MUST_CHECK int trace_start(struct trace_handle *h, int argc, char *const *argv, char *why, size_t why_len);
+/* Start tracing by itself when trace_event_set_state() first turns an event on (QMP, gdb): a
+ * handle nobody asked for writes no file until then. argv must outlive the handle. */
+void trace_set_autostart(struct trace_handle *h, int argc, char *const *argv);
+bool trace_is_started(const struct trace_handle *h);
 /* Writes everything traced so far (the writer also does, at least once a second). */
 TRACE_MUST_CHECK int trace_flush(struct trace_handle *h);
 
@@ -120,8 +124,14 @@ TRACE_MUST_CHECK int trace_event_get(const struct trace_handle *h, unsigned id, 
 bool trace_event_is_enabled(const struct trace_handle *h, unsigned id);
 /* Every event whose name matches the glob: fills up to max infos, returns the number matched. */
 int trace_event_match(const struct trace_handle *h, const char *glob, struct trace_event_info *out, int max);
-/* Sets every event matching glob; returns the number matched (0: none). */
+/* Sets every event matching glob; returns the number matched (0: none), or -errno when an
+ * autostart failed (the reason is printed on stderr). */
 int trace_event_set_state(struct trace_handle *h, const char *glob, bool enable);
+/* QMP trace-event-get-state: the "return" value (a JSON array of {"name", "state", "vcpu"}) for
+ * name (a glob). -ENOENT when name is not a glob and names no event (QEMU: "unknown event"). */
+int trace_qmp_get_state(const struct trace_handle *h, const char *name, char *out, size_t len);
+/* QMP trace-event-set-state: 0, -ENOENT as above, or -errno from an autostart. */
+int trace_qmp_set_state(struct trace_handle *h, const char *name, bool enable);
 /* "name(type arg, ...) fmt" for every event, one a line (--trace help). */
 void trace_list_events(const struct trace_handle *h, FILE *out);
 /* gdb `monitor trace ...`: "on PATTERN", "off PATTERN", "list [PATTERN]", "flush". Writes a

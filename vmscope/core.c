@@ -38,6 +38,7 @@ static const struct {
 } core_accels[] = {
 	{ "auto", EMU_ACCEL_AUTO },
 	{ "kvm", EMU_ACCEL_KVM },
+	{ "interp", EMU_ACCEL_INTERP },
 };
 
 static int opt_accel(struct vmscope *vs, const char *arg)
@@ -48,7 +49,7 @@ static int opt_accel(struct vmscope *vs, const char *arg)
 			return 0;
 		}
 	}
-	return vmscope_usage_error(vs, "--accel '%s': expected kvm or auto", arg);
+	return vmscope_usage_error(vs, "--accel '%s': expected kvm, interp or auto", arg);
 }
 
 static int opt_kernel(struct vmscope *vs, const char *arg) { vs->kernel = arg; return 0; }
@@ -61,6 +62,8 @@ static int opt_memory(struct vmscope *vs, const char *arg)
 
 	if (vmscope_parse_size(arg, 1ull << 20, &size) || size == 0)
 		return vmscope_usage_error(vs, "-m '%s': expected a size such as 64M, 1G or 65536K", arg);
+	if (size < (1ull << 20) || size > (3ull << 30) || size % 4096)
+		return vmscope_usage_error(vs, "-m '%s': guest RAM must be a multiple of 4 KiB from 1M to 3G", arg);
 	vs->cfg.ram_size = size;
 	return 0;
 }
@@ -114,7 +117,7 @@ static int opt_kernel_irqchip(struct vmscope *vs, const char *arg)
 {
 	if (strcmp(arg, "on") && strcmp(arg, "off"))
 		return vmscope_usage_error(vs, "--kernel-irqchip '%s': expected on or off", arg);
-	vs->cfg.userspace_irqchip = strcmp(arg, "off") == 0;
+	vs->irqchip = strcmp(arg, "on") == 0 ? VMSCOPE_IRQCHIP_ON : VMSCOPE_IRQCHIP_OFF;
 	return 0;
 }
 
@@ -127,13 +130,13 @@ static int opt_version(struct vmscope *vs, const char *arg)
 }
 
 static const struct vmscope_option core_options[] = {
-	{ "kernel", OPT_KERNEL, "FILE", "guest image: Multiboot v1 (ELF32/ELF64/a.out kludge) or raw binary", opt_kernel },
-	{ "append", OPT_APPEND, "STR", "kernel command line (Multiboot cmdline after the image name)", opt_append },
-	{ "initrd", OPT_MODULE, "FILE", "a Multiboot module (repeatable)", opt_module },
+	{ "kernel", OPT_KERNEL, "FILE", "guest image: Linux bzImage, Multiboot v1 (ELF32/ELF64/a.out kludge) or raw binary", opt_kernel },
+	{ "append", OPT_APPEND, "STR", "kernel command line (Multiboot: after the image name)", opt_append },
+	{ "initrd", OPT_MODULE, "FILE", "Linux initrd or Multiboot module (repeatable; Linux: joined)", opt_module },
 	{ "memory", 'm', "SIZE", "guest RAM; suffix K, M (default) or G; default 128M", opt_memory },
 	{ "smp", OPT_SMP, "N", "number of vCPUs (default 1)", opt_smp },
-	{ "accel", OPT_ACCEL, "ACCEL", "kvm or auto (default auto: KVM when usable)", opt_accel },
-	{ "kernel-irqchip", OPT_KERNEL_IRQCHIP, "on|off", "off: PIC and PIT in vmscope, not in KVM (default on when offered)", opt_kernel_irqchip },
+	{ "accel", OPT_ACCEL, "ACCEL", "kvm, interp or auto (default auto: KVM when usable, else the interpreter)", opt_accel },
+	{ "kernel-irqchip", OPT_KERNEL_IRQCHIP, "on|off", "on: KVM's PIC, APICs and PIT; off: vmscope's PIC and PIT (default: on with --smp > 1 or Linux)", opt_kernel_irqchip },
 	{ "name", OPT_NAME, "NAME", "guest name (shown by kvmstat and QMP)", opt_name },
 	{ "serial", OPT_SERIAL, "DEV", "COM1: stdio (default), file:PATH or none", opt_serial },
 	{ "load-addr", OPT_LOAD_ADDR, "ADDR", "load --kernel as a raw binary at ADDR", opt_load_addr },
@@ -156,7 +159,7 @@ static int core_configure(struct vmscope *vs)
 	if (vs->entry_set && !vs->raw)
 		return vmscope_usage_error(vs, "--entry needs --load-addr (a raw binary)"), VMSCOPE_EXIT_USAGE;
 	if ((vs->raw && vs->nr_modules))
-		return vmscope_usage_error(vs, "--initrd needs a Multiboot image, not a raw binary"), VMSCOPE_EXIT_USAGE;
+		return vmscope_usage_error(vs, "--initrd needs a Multiboot image or a Linux bzImage, not a raw binary"), VMSCOPE_EXIT_USAGE;
 	if (!vs->entry_set)
 		vs->entry = vs->load_addr;
 	return 0;
@@ -240,34 +243,142 @@ static int core_load_image(struct vmscope *vs, const void *buf, size_t len, stru
 	return e;
 }
 
+/* A Linux bzImage: every --initrd file joined into one initrd (Linux unpacks concatenated
+ * cpio archives; each starts 4-byte aligned), the command line is --append alone. */
+static int core_join_initrds(struct vmscope *vs, uint8_t **out, size_t *out_len, struct emu_load_error *err)
+{
+	struct emu_load_module mods[VMSCOPE_MAX_MODULES];
+	size_t total = 0;
+	uint8_t *p;
+	int e = core_read_modules(vs, mods, err);
+
+	if (e)
+		return e;
+	for (unsigned i = 0; i < vs->nr_modules; i++)
+		total = ((total + 3) & ~(size_t)3) + mods[i].size;
+	p = total ? calloc(1, total) : NULL;
+	for (size_t at = 0, i = 0; p && i < vs->nr_modules; at += mods[i].size, i++) {
+		at = (at + 3) & ~(size_t)3;
+		memcpy(p + at, mods[i].data, mods[i].size);
+	}
+	core_free_modules(mods, vs->nr_modules);
+	if (total && !p) {
+		snprintf(err->message, sizeof(err->message), "cannot allocate %zu bytes for the initrd", total);
+		return -ENOMEM;
+	}
+	*out = p;
+	*out_len = total;
+	return 0;
+}
+
+static int core_load_linux(struct vmscope *vs, const void *buf, size_t len, struct emu_load_error *err)
+{
+	struct emu_linux_options opts = { .cmdline = vs->append };
+	struct emu_bzimage bz;
+	uint8_t *initrd = NULL;
+	int e = emu_load_parse_bzimage(buf, len, emu_vm_ram_size(vs->vm), &bz, err);
+
+	if (!e)
+		e = core_join_initrds(vs, &initrd, &opts.initrd_size, err);
+	if (e)
+		return e;
+	opts.initrd = initrd;
+	e = emu_load_linux(vs->vm, &bz, buf, len, &opts, err);
+	free(initrd);
+	return e;
+}
+
+static int core_load_any(struct vmscope *vs, const void *buf, size_t len, struct emu_load_error *err)
+{
+	int e;
+
+	if (!vs->raw && emu_load_is_bzimage(buf, len))
+		return core_load_linux(vs, buf, len, err);
+	e = core_load_image(vs, buf, len, err);
+	if (e && err->code == EMU_LOAD_NOT_MULTIBOOT)
+		snprintf(err->message, sizeof(err->message),
+			 "not a Multiboot image (no header with magic 0x1badb002 in the first 8 KiB) nor a Linux "
+			 "bzImage (no \"HdrS\" at offset 0x202); use --load-addr for a raw binary");
+	return e;
+}
+
 /* system_reset (QMP): the same image, loaded again into cleared RAM. */
 static int core_reset(void *opaque, struct emu_vm *vm)
 {
 	struct vmscope *vs = opaque;
 	struct emu_load_error err;
-	int e = core_load_image(vs, vs->image, vs->image_len, &err);
+	int e = core_load_any(vs, vs->image, vs->image_len, &err);
 
 	if (e)
 		fprintf(stderr, "%s: reset: %s: %s\n", vs->prog, vs->kernel, err.message);
 	return e;
 }
 
+static void core_load_error(const struct vmscope *vs, const struct emu_load_error *err)
+{
+	if (err->code == EMU_LOAD_IO)	/* the message names the file */
+		fprintf(stderr, "%s: %s\n", vs->prog, err->message);
+	else
+		fprintf(stderr, "%s: %s: %s\n", vs->prog, vs->kernel, err->message);
+}
+
+/* Before the VM exists: the image decides how interrupts are wired (core_choose_irqchip). */
+static int core_read_image(struct vmscope *vs)
+{
+	struct emu_load_error err;
+	int e = emu_load_read_file(vs->kernel, vs->cfg.ram_size, &vs->image, &vs->image_len, &err);
+
+	if (e) {
+		core_load_error(vs, &err);
+		return VMSCOPE_EXIT_IMAGE;
+	}
+	return 0;
+}
+
+/* KVM's in-kernel irqchip and PIT cost start-up and tear-down time (SRCU grace periods: tens of
+ * milliseconds on a busy nested host) that a one-vCPU Multiboot kernel does not need: vmscope's
+ * own PIC and PIT serve it. More vCPUs need KVM's local APICs (INIT/SIPI), Linux wants APICs. */
+static void core_choose_irqchip(struct vmscope *vs)
+{
+	bool kernel = vs->irqchip == VMSCOPE_IRQCHIP_ON;
+
+	if (vs->irqchip == VMSCOPE_IRQCHIP_AUTO)
+		kernel = vs->cfg.nr_vcpus > 1 || (!vs->raw && emu_load_is_bzimage(vs->image, vs->image_len));
+	vs->cfg.userspace_irqchip = !kernel;
+}
+
 static int core_load(struct vmscope *vs)
 {
 	struct emu_load_error err;
-	int e = emu_load_read_file(vs->kernel, emu_vm_ram_size(vs->vm), &vs->image, &vs->image_len, &err);
+	int e = core_load_any(vs, vs->image, vs->image_len, &err);
 
-	if (!e)
-		e = core_load_image(vs, vs->image, vs->image_len, &err);
 	if (e) {
-		fprintf(stderr, "%s: %s: %s\n", vs->prog, vs->kernel, err.message);
+		core_load_error(vs, &err);
 		return VMSCOPE_EXIT_IMAGE;
 	}
 	emu_vm_set_reset_handler(vs->vm, core_reset, vs);
 	return 0;
 }
 
-/* ---- signals: SIGINT/SIGTERM/SIGHUP end the guest from a dedicated thread ---- */
+/* ---- signals: SIGINT/SIGTERM/SIGHUP end the guest from a dedicated thread ----
+ *
+ * Our threads block these signals; the signal thread unblocks them, and a handler forwards each
+ * one through a pipe that the thread reads. A handler rather than sigwait(): threads we did not
+ * create (a sanitizer runtime starts one before main) keep an empty mask, and with the default
+ * disposition a SIGTERM landing there would kill the process without a word. The disposition is
+ * process-wide by nature, so the pipe is too.
+ */
+
+static int core_signal_pipe[2] = { -1, -1 };
+
+static void core_on_signal(int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	int saved = errno;
+
+	(void)!write(core_signal_pipe[1], &b, 1);
+	errno = saved;
+}
 
 struct core_signals {
 	sigset_t set;
@@ -278,24 +389,43 @@ struct core_signals {
 static void *core_signal_thread(void *arg)
 {
 	struct core_signals *s = arg;
+	unsigned char b = 0;
 	char msg[64];
-	int sig;
 
-	if (sigwait(&s->set, &sig) == 0 && sig != SIGUSR2) {
-		snprintf(msg, sizeof(msg), "stopped by signal %s", strsignal(sig));
-		emu_vm_request_end(s->vm, EMU_END_QUIT, 128 + sig, msg);
+	pthread_sigmask(SIG_UNBLOCK, &s->set, NULL);
+	while (read(core_signal_pipe[0], &b, 1) < 0 && errno == EINTR)
+		;
+	if (b != 0) {	/* 0: the guest ended on its own, the thread is told to go */
+		snprintf(msg, sizeof(msg), "stopped by signal %s", strsignal(b));
+		emu_vm_request_end(s->vm, EMU_END_QUIT, 128 + b, msg);
 	}
 	return NULL;
 }
 
 static void core_signals_block(struct core_signals *s)
 {
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = core_on_signal;
+	sigemptyset(&sa.sa_mask);
 	sigemptyset(&s->set);
-	sigaddset(&s->set, SIGINT);
-	sigaddset(&s->set, SIGTERM);
-	sigaddset(&s->set, SIGHUP);
-	sigaddset(&s->set, SIGUSR2);	/* wakes the thread at the end */
+	if (core_signal_pipe[0] < 0 && pipe2(core_signal_pipe, O_CLOEXEC) < 0)
+		return;	/* default dispositions stay: a signal still ends the process */
+	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaddset(&s->set, sigs[i]);
+		sigaction(sigs[i], &sa, NULL);
+	}
 	pthread_sigmask(SIG_BLOCK, &s->set, NULL);
+}
+
+static void core_signals_stop(struct core_signals *s)
+{
+	unsigned char b = 0;
+
+	(void)!write(core_signal_pipe[1], &b, 1);
+	pthread_join(s->thread, NULL);
 }
 
 /* ---- ending ---- */
@@ -311,6 +441,7 @@ static const struct {
 	[EMU_END_HALTED] = { VMSCOPE_EXIT_HALTED, "guest halted for ever" },
 	[EMU_END_QUIT] = { VMSCOPE_EXIT_OK, NULL },
 	[EMU_END_HOST_ERROR] = { VMSCOPE_EXIT_HOST, "host error" },
+	[EMU_END_RESET] = { VMSCOPE_EXIT_OK, "guest reset" },
 };
 
 static int core_report_end(struct vmscope *vs, const struct emu_end *end)
@@ -325,6 +456,8 @@ static int core_report_end(struct vmscope *vs, const struct emu_end *end)
 		return end->status;
 	}
 	fprintf(stderr, "%s: %s\n", vs->prog, end->message);
+	if (end->reason == EMU_END_RESET)
+		return VMSCOPE_EXIT_OK;	/* the guest's reboot: its clean end (man/vmscope.1) */
 	if (vcpu)
 		emu_vcpu_dump(vcpu, stderr);
 	if ((unsigned)end->reason < sizeof(core_end_status) / sizeof(core_end_status[0]))
@@ -344,6 +477,10 @@ static int core_create_vm(struct vmscope *vs)
 		fprintf(stderr, "%s: cannot create the VM: %s\n", vs->prog, why[0] ? why : strerror(-e));
 		return VMSCOPE_EXIT_ACCEL;
 	}
+	/* auto names its choice when it is not the usual one (KVM), so scripts see no noise */
+	if (vs->cfg.accel == EMU_ACCEL_AUTO && strcmp(emu_vm_accel_name(vs->vm), "kvm"))
+		fprintf(stderr, "%s: --accel auto: KVM is not usable here, using %s\n", vs->prog,
+			emu_vm_accel_name(vs->vm));
 	return 0;
 }
 
@@ -359,14 +496,15 @@ static int core_attach_all(struct vmscope *vs, const struct vmscope_module *cons
 	return 0;
 }
 
-static int core_run_vm(struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr)
+static int core_run_vm(struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr,
+		       struct core_signals *sig_)
 {
-	struct core_signals sig = { .vm = vs->vm };
+	struct core_signals sig = *sig_;
 	struct emu_end end;
 	unsigned attached;
 	int status;
 
-	core_signals_block(&sig);	/* before any thread starts: they inherit the mask */
+	sig.vm = vs->vm;
 	status = core_attach_all(vs, mods, nr, &attached);
 	if (!status && emu_vm_start(vs->vm)) {
 		fprintf(stderr, "%s: cannot start the vCPUs\n", vs->prog);
@@ -375,8 +513,7 @@ static int core_run_vm(struct vmscope *vs, const struct vmscope_module *const *m
 	if (!status) {
 		pthread_create(&sig.thread, NULL, core_signal_thread, &sig);
 		emu_vm_wait(vs->vm, &end);
-		pthread_kill(sig.thread, SIGUSR2);
-		pthread_join(sig.thread, NULL);
+		core_signals_stop(&sig);
 		status = core_report_end(vs, &end);
 	}
 	while (attached-- > 0)
@@ -387,18 +524,26 @@ static int core_run_vm(struct vmscope *vs, const struct vmscope_module *const *m
 
 int vmscope_run(struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr)
 {
+	struct core_signals sig = { 0 };
 	int status;
 
+	/* Before any thread exists (devices and modules start some): they all inherit the mask, so
+	 * SIGINT/SIGTERM/SIGHUP reach only the signal thread and end the guest cleanly. */
+	core_signals_block(&sig);
 	for (unsigned i = 0; i < nr; i++) {
 		status = mods[i]->configure ? mods[i]->configure(vs) : 0;
 		if (status)
 			return status;
 	}
-	status = core_create_vm(vs);
+	status = core_read_image(vs);
+	if (!status) {
+		core_choose_irqchip(vs);
+		status = core_create_vm(vs);
+	}
 	if (!status)
 		status = core_load(vs);
 	if (!status)
-		status = core_run_vm(vs, mods, nr);
+		status = core_run_vm(vs, mods, nr, &sig);
 	emu_vm_destroy(vs->vm);
 	vs->vm = NULL;
 	free(vs->image);

@@ -7,9 +7,10 @@
  *                      $XDG_RUNTIME_DIR/vmscope-<pid>.qmp; --qmp none for no socket)
  *
  * Commands: qmp_capabilities, query-status, stop, cont, system_reset, quit, query-stats,
- * query-stats-schemas. query-stats has two providers: "kvm" (the KVM binary statistics of the VM
- * and of each vCPU, under --accel kvm) and "vmscope" (emu_vm_stats: exits by reason, accesses per
- * device, unassigned accesses, the backend's own counters) for the vm target.
+ * query-stats-schemas, trace-event-get-state, trace-event-set-state (tracing/trace.h). query-stats
+ * has two providers: "kvm" (the KVM binary statistics of the VM and of each vCPU, under
+ * --accel kvm) and "vmscope" (emu_vm_stats: exits by reason, accesses per device, unassigned
+ * accesses, the backend's own counters) for the vm target.
  *
  * One thread serves every client with poll() and non-blocking sockets: a client that does not
  * read its replies is disconnected when its output passes a limit; the vCPUs never wait for QMP.
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "debugfs/debugfs.h"
+#include "tracing/trace.h"
 #include "vmscope/vmscope.h"
 
 #pragma weak emu_vm_reset
@@ -63,6 +65,7 @@ struct qmp_kvm_stats {
 
 struct qmp_server {
 	struct emu_vm *vm;
+	struct trace_handle *trace;	/* trace-event-get/set-state (vmscope/trace.c) */
 	const char *prog;
 	char path[108];
 	int listen_fd;
@@ -433,6 +436,64 @@ static void qmp_cmd_capabilities(struct qmp_server *s, struct qmp_client *c, con
 	qmp_return_empty(c, id);
 }
 
+/* ---- tracing (QEMU's trace-event-get-state / trace-event-set-state, through tracing/trace.h) ---- */
+
+static bool qmp_trace_args(struct qmp_server *s, struct qmp_client *c, const struct dbgfs_json *args,
+			   const struct dbgfs_json *id, const char **name)
+{
+	*name = dbgfs_json_str(args, "name");
+	if (!*name) {
+		qmp_error(c, id, "GenericError", "Parameter 'name' is missing");
+		return false;
+	}
+	if (!s->trace) {
+		qmp_error(c, id, "GenericError", "tracing is not available");
+		return false;
+	}
+	return true;
+}
+
+static void qmp_cmd_trace_get(struct qmp_server *s, struct qmp_client *c, const struct dbgfs_json *args,
+			      const struct dbgfs_json *id)
+{
+	char list[16384];
+	const char *name;
+	int e;
+
+	if (!qmp_trace_args(s, c, args, id, &name))
+		return;
+	e = trace_qmp_get_state(s->trace, name, list, sizeof(list));
+	if (e == -ENOENT) {
+		qmp_error(c, id, "GenericError", "unknown event \"%s\"", name);
+		return;
+	}
+	qmp_lit(&c->out, "{\"return\": ");
+	qmp_lit(&c->out, e < 0 ? "[]" : list);
+	qmp_reply_end(&c->out, id);
+}
+
+static void qmp_cmd_trace_set(struct qmp_server *s, struct qmp_client *c, const struct dbgfs_json *args,
+			      const struct dbgfs_json *id)
+{
+	const struct dbgfs_json *en = dbgfs_json_get(args, "enable");
+	const char *name;
+	int e;
+
+	if (!qmp_trace_args(s, c, args, id, &name))
+		return;
+	if (!en || en->type != DBGFS_JSON_BOOL) {
+		qmp_error(c, id, "GenericError", "Parameter 'enable' is missing or not a boolean");
+		return;
+	}
+	e = trace_qmp_set_state(s->trace, name, en->b);
+	if (e == -ENOENT)
+		qmp_error(c, id, "GenericError", "unknown event \"%s\"", name);
+	else if (e < 0)
+		qmp_error(c, id, "GenericError", "tracing could not start: %s", strerror(-e));
+	else
+		qmp_return_empty(c, id);
+}
+
 typedef void qmp_handler(struct qmp_server *s, struct qmp_client *c, const struct dbgfs_json *args,
 			 const struct dbgfs_json *id);
 
@@ -440,7 +501,7 @@ typedef void qmp_handler(struct qmp_server *s, struct qmp_client *c, const struc
 static const struct qmp_command {
 	const char *name;
 	qmp_handler *fn;
-	const char *args[4];
+	const char *args[5];
 } qmp_commands[] = {
 	{ "qmp_capabilities", qmp_cmd_capabilities, { "enable", NULL } },
 	{ "query-status", qmp_cmd_query_status, { NULL } },
@@ -450,6 +511,8 @@ static const struct qmp_command {
 	{ "quit", qmp_cmd_quit, { NULL } },
 	{ "query-stats", qmp_cmd_query_stats, { "target", "providers", "vcpus", NULL } },
 	{ "query-stats-schemas", qmp_cmd_query_stats_schemas, { "provider", NULL } },
+	{ "trace-event-get-state", qmp_cmd_trace_get, { "name", "vcpu", NULL } },
+	{ "trace-event-set-state", qmp_cmd_trace_set, { "name", "enable", "ignore-unavailable", "vcpu" } },
 };
 
 static const struct qmp_command *qmp_find(const char *name)
@@ -797,7 +860,7 @@ static int qmp_attach(struct vmscope *vs, struct emu_vm *vm)
 	struct qmp_server *s = &qmp_srv;
 	int e;
 
-	*s = (struct qmp_server){ .vm = vm, .prog = vs->prog, .listen_fd = -1, .wake = { -1, -1 } };
+	*s = (struct qmp_server){ .vm = vm, .trace = vs->trace, .prog = vs->prog, .listen_fd = -1, .wake = { -1, -1 } };
 	for (int i = 0; i < QMP_MAX_CLIENTS; i++)
 		s->cl[i].fd = -1;
 	qmp_choose_path(s);

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * trace.c — the tracing module of vmscope: --trace, --trace-file, --trace-backend, --trace-log.
- * The handle (vs->trace) is created by the first of these options and started when the VM is
- * attached, so the gdb stub and QMP can turn events on and off at run time through it.
+ * The handle (vs->trace) is created by the first of these options (or at attach) and started
+ * when the VM is attached, so the gdb stub (`monitor trace`, vmscope_trace_gdb_monitor) and QMP
+ * (trace-event-get-state, trace-event-set-state) turn events on and off at run time through it.
  */
 #include <errno.h>
 #include <string.h>
 
+#include "gdbstub/gdbstub.h"
 #include "tracing/trace.h"
 #include "vmscope/vmscope.h"
 
@@ -77,13 +79,20 @@ static const struct vmscope_option trace_options[] = {
 	{ NULL, 0, NULL, NULL, NULL },
 };
 
+/* With no --trace* option the handle still exists, idle: QMP trace-event-set-state or gdb's
+ * monitor trace on starts it (and its file) when they first turn an event on. */
 static int trace_module_attach(struct vmscope *vs, struct emu_vm *vm)
 {
 	char why[512] = "";
+	bool asked = vs->trace != NULL;
 
 	(void)vm;
-	if (!vs->trace)
+	if (!trace_module_handle(vs))
+		return VMSCOPE_EXIT_HOST;
+	if (!asked) {
+		trace_set_autostart(vs->trace, vs->argc, vs->argv);
 		return 0;
+	}
 	if (trace_start(vs->trace, vs->argc, vs->argv, why, sizeof(why))) {
 		fprintf(stderr, "%s: tracing: %s\n", vs->prog, why);
 		return VMSCOPE_EXIT_HOST;
@@ -96,6 +105,21 @@ static void trace_module_detach(struct vmscope *vs, struct emu_vm *vm)
 	(void)vm;
 	trace_close(vs->trace);
 	vs->trace = NULL;
+}
+
+int vmscope_trace_gdb_monitor(void *opaque, const char *args, struct gdb_out *out)
+{
+	struct vmscope *vs = opaque;
+	char reply[4096];
+	int rc;
+
+	if (!vs->trace) {
+		gdb_out_printf(out, "tracing is not available\n");
+		return -ENODEV;
+	}
+	rc = trace_monitor_command(vs->trace, args, reply, sizeof(reply));
+	gdb_out_printf(out, "%s", reply);
+	return rc;
 }
 
 const struct vmscope_module vmscope_trace_module = {

@@ -31,6 +31,8 @@ enum vmscope_exit {
 
 #define VMSCOPE_MAX_MODULES 16	/* --module / --initrd files */
 
+enum vmscope_irqchip { VMSCOPE_IRQCHIP_AUTO = 0, VMSCOPE_IRQCHIP_ON, VMSCOPE_IRQCHIP_OFF };
+
 /* Everything the command line decides, shared by every module. */
 struct vmscope {
 	struct emu_config cfg;
@@ -41,6 +43,7 @@ struct vmscope {
 	bool raw;			/* --load-addr given: raw binary */
 	uint64_t load_addr, entry;
 	bool entry_set;
+	enum vmscope_irqchip irqchip;	/* --kernel-irqchip */
 	const char *modules[VMSCOPE_MAX_MODULES];
 	unsigned nr_modules;
 	struct emu_vm *vm;		/* after the VM is created */
@@ -78,6 +81,10 @@ struct vmscope_module {
 extern const struct vmscope_module vmscope_core_module;
 extern const struct vmscope_module vmscope_gdb_module;	/* gdb.c: -s, -S, --gdb */
 extern const struct vmscope_module vmscope_trace_module;
+/* gdb `monitor trace on|off PATTERN | list [PATTERN] | flush`: register with
+ * gdb_server_add_monitor(srv, "trace", help, vmscope_trace_gdb_monitor, vs). */
+struct gdb_out;
+int vmscope_trace_gdb_monitor(void *opaque, const char *args, struct gdb_out *out);
 extern const struct vmscope_module vmscope_qmp_module;	/* qmp.c: --qmp */
 
 /* options.c: getopt_long over every module's table. 0, 1 (exit 0) or VMSCOPE_EXIT_USAGE. */

@@ -15,6 +15,7 @@ struct emu_pic;
 struct emu_pit;
 struct emu_rtc;
 struct emu_debug_exit;
+struct emu_pci_host;
 
 /* 8250/16550A UART: tx to out_fd (or nowhere when -1), rx from in_fd when it is a tty/pipe. */
 EMU_MUST_CHECK int emu_serial_create(struct emu_vm *vm, uint16_t base, unsigned irq, int out_fd, int in_fd,
@@ -36,5 +37,10 @@ void emu_pit_destroy(struct emu_pit *p);
 /* MC146818 CMOS RTC at 0x70/0x71, time from the host clock. */
 EMU_MUST_CHECK int emu_rtc_create(struct emu_vm *vm, struct emu_rtc **out);
 void emu_rtc_destroy(struct emu_rtc *r);
+
+/* PCI configuration mechanism #1 ports 0xcf8/0xcfc with no devices (reads all-ones), and the
+ * reset control register 0xcf9 (bit 2 ends the guest with EMU_END_RESET). */
+EMU_MUST_CHECK int emu_pci_host_create(struct emu_vm *vm, struct emu_pci_host **out);
+void emu_pci_host_destroy(struct emu_pci_host *p);
 
 #endif

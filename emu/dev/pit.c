@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "emu/dev/pit-local.h"
+#include "emu/dev/dev-local.h"
 #include "emu/dev/trace-events.h"
 
 #define PIT_BASE	0x40
@@ -382,7 +383,7 @@ static int pit_create(struct emu_vm *vm, uint64_t (*now_ns)(void *), void *opaqu
 	if (!err)
 		err = emu_io_register(vm, EMU_IO_PIO, PIT_PORT61, 1, "pit-port61", &pit_port61_ops, p);
 	if (!err && thread) {
-		err = -pthread_create(&p->thread, NULL, pit_thread_main, p);
+		err = emu_dev_thread_create(&p->thread, pit_thread_main, p);
 		p->has_thread = !err;
 	}
 	if (err) {

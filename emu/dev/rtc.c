@@ -3,8 +3,10 @@
  * rtc.c — MC146818 CMOS real-time clock at 0x70 (index; bit 7, NMI disable, ignored) and 0x71
  * (data). The time is the host's UTC clock plus an offset the guest changes by writing the time
  * registers; BCD or binary (B.DM) and 12 or 24 hours (B.24/12) are applied on every access.
- * Register A's UIP bit is set in the last 244 us before each second; C's UF and PF flags are
- * derived from the clock when C is read. Not modelled: IRQ 8, the alarm flag, square wave.
+ * Register A's UIP bit is set in the last 244 us before each second. C's flags (PF periodic,
+ * AF alarm, UF update-ended) are derived from the clock whenever the RTC is accessed; IRQ 8 follows
+ * C.IRQF (raised when an enabled flag is set, lowered when C is read), and a thread sleeps until
+ * the next enabled event so the interrupt arrives without any access. Not modelled: square wave.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -12,6 +14,7 @@
 #include <time.h>
 
 #include "emu/dev/rtc-local.h"
+#include "emu/dev/dev-local.h"
 #include "emu/dev/trace-events.h"
 
 #define RTC_BASE	0x70
@@ -33,7 +36,11 @@ enum rtc_reg {
 #define B_24H	0x02
 #define C_IRQF	0x80
 #define C_PF	0x40
+#define C_AF	0x20
 #define C_UF	0x10
+#define RTC_IRQ	8
+#define NO_EVENT UINT64_MAX
+#define ALARM_DONT_CARE	0xc0
 #define D_VRT	0x80
 
 struct emu_rtc {
@@ -46,7 +53,12 @@ struct emu_rtc {
 	int64_t offset_s;		/* guest time = host time + offset */
 	bool frozen;			/* B.SET: the clock stands still at frozen_s */
 	int64_t frozen_s;
-	uint64_t last_c_ns;		/* when C was last read (its flags cover the time since) */
+	uint8_t flags;			/* C's PF/AF/UF set since C was last read */
+	uint64_t last_ns;		/* the flags account for the time up to here */
+	bool irq_level;
+	pthread_cond_t wake;		/* register writes and C reads wake the event thread */
+	pthread_t thread;
+	bool has_thread, stopping;
 };
 
 static uint64_t rtc_host_now(void *opaque)
@@ -159,19 +171,101 @@ static uint64_t rtc_periodic_ns(uint8_t a)
 	return (NS_PER_S << (rate - 1)) / 32768;
 }
 
-/* C: flags for what happened since the last read of C; reading clears them. */
-static uint8_t rtc_read_c(struct emu_rtc *r, uint64_t now)
+/* Divider bits 6-4 at 0-2 (010: the 32.768 kHz crystal); 11x holds the chain in reset. */
+static bool rtc_divider_runs(const struct emu_rtc *r) { return (r->cmos[RTC_A] & 0x70) <= 0x20; }
+static bool rtc_is_ticking(const struct emu_rtc *r) { return !r->frozen && rtc_divider_runs(r); }
+
+static bool rtc_alarm_field_matches(uint8_t alarm, uint8_t now)
 {
-	uint8_t c = 0;
+	return (alarm & ALARM_DONT_CARE) == ALARM_DONT_CARE || alarm == now;
+}
+
+/* Whether the alarm registers match any guest second in (from, to]; a day covers them all. */
+static bool rtc_alarm_between(const struct emu_rtc *r, int64_t from, int64_t to)
+{
+	if (to - from > 86400)
+		to = from + 86400;
+	for (int64_t t = from + 1; t <= to; t++) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+		if (!gmtime_r(&tt, &tm))
+			return false;
+		if (rtc_alarm_field_matches(r->cmos[0x01], rtc_encode(r, tm.tm_sec)) &&
+		    rtc_alarm_field_matches(r->cmos[0x03], rtc_encode(r, tm.tm_min)) &&
+		    rtc_alarm_field_matches(r->cmos[0x05], rtc_encode_hour(r, tm.tm_hour)))
+			return true;
+	}
+	return false;
+}
+
+/* Brings C's flags up to now: the periodic boundaries and seconds that passed since last_ns. */
+static void rtc_update_flags(struct emu_rtc *r, uint64_t now)
+{
 	uint64_t period = rtc_periodic_ns(r->cmos[RTC_A]);
 
-	if (!r->frozen && now / NS_PER_S != r->last_c_ns / NS_PER_S)
-		c |= C_UF;
-	if (period && now / period != r->last_c_ns / period)
-		c |= C_PF;
-	if ((c & C_UF && r->cmos[RTC_B] & B_UIE) || (c & C_PF && r->cmos[RTC_B] & B_PIE))
-		c |= C_IRQF;
-	r->last_c_ns = now;
+	if (now <= r->last_ns)
+		return;
+	if (rtc_divider_runs(r) && period && now / period != r->last_ns / period)
+		r->flags |= C_PF;
+	if (rtc_is_ticking(r) && now / NS_PER_S != r->last_ns / NS_PER_S) {
+		r->flags |= C_UF;
+		if (rtc_alarm_between(r, (int64_t)(r->last_ns / NS_PER_S) + r->offset_s,
+				      (int64_t)(now / NS_PER_S) + r->offset_s))
+			r->flags |= C_AF;
+	}
+	r->last_ns = now;
+}
+
+static bool rtc_irqf(const struct emu_rtc *r)
+{
+	uint8_t b = r->cmos[RTC_B];
+
+	return ((r->flags & C_PF) && (b & B_PIE)) || ((r->flags & C_AF) && (b & B_AIE)) ||
+	       ((r->flags & C_UF) && (b & B_UIE));
+}
+
+/* Updates the IRQ 8 level under the lock; returns 1 to raise, 0 to lower, -1 for no change. */
+static int rtc_irq_change(struct emu_rtc *r)
+{
+	bool level = rtc_irqf(r);
+
+	if (level == r->irq_level)
+		return -1;
+	r->irq_level = level;
+	return level;
+}
+
+/* Called after unlocking: the interrupt controller takes its own lock. */
+static void rtc_apply_irq(struct emu_rtc *r, int change)
+{
+	if (change >= 0)
+		emu_vm_set_irq(r->vm, RTC_IRQ, change);
+}
+
+/* When the next enabled event is due, or NO_EVENT (nothing enabled, or IRQ 8 already up). */
+static uint64_t rtc_next_event(const struct emu_rtc *r, uint64_t now)
+{
+	uint64_t next = NO_EVENT, period = rtc_periodic_ns(r->cmos[RTC_A]);
+	uint8_t b = r->cmos[RTC_B];
+
+	if (r->irq_level)
+		return NO_EVENT;		/* nothing new to signal until C is read */
+	if ((b & B_PIE) && period && rtc_divider_runs(r))
+		next = (now / period + 1) * period;
+	if ((b & (B_UIE | B_AIE)) && rtc_is_ticking(r)) {
+		uint64_t second = (now / NS_PER_S + 1) * NS_PER_S;
+		next = second < next ? second : next;
+	}
+	return next;
+}
+
+/* C: the flags, IRQF when an enabled one is set; reading clears them (and lowers IRQ 8). */
+static uint8_t rtc_read_c(struct emu_rtc *r)
+{
+	uint8_t c = (uint8_t)(r->flags | (rtc_irqf(r) ? C_IRQF : 0));
+
+	r->flags = 0;
+	pthread_cond_signal(&r->wake);
 	return c;
 }
 
@@ -179,6 +273,7 @@ static uint8_t rtc_read_reg(struct emu_rtc *r, unsigned reg)
 {
 	uint64_t now = r->now_ns(r->clock_opaque);
 
+	rtc_update_flags(r, now);
 	if (rtc_is_time_reg(reg))
 		return rtc_read_time(r, reg, now);
 	switch (reg) {
@@ -186,7 +281,7 @@ static uint8_t rtc_read_reg(struct emu_rtc *r, unsigned reg)
 		bool uip = !r->frozen && now % NS_PER_S >= NS_PER_S - UIP_NS;
 		return (uint8_t)((r->cmos[RTC_A] & 0x7f) | (uip ? 0x80 : 0));
 	}
-	case RTC_C: return rtc_read_c(r, now);
+	case RTC_C: return rtc_read_c(r);
 	case RTC_D: return D_VRT;
 	default: return r->cmos[reg];
 	}
@@ -209,6 +304,8 @@ static void rtc_write_reg(struct emu_rtc *r, unsigned reg, uint8_t v)
 {
 	uint64_t now = r->now_ns(r->clock_opaque);
 
+	rtc_update_flags(r, now);
+	pthread_cond_signal(&r->wake);		/* rates, enables and the time may change */
 	if (rtc_is_time_reg(reg)) {
 		rtc_write_time(r, reg, v, now);
 		return;
@@ -230,7 +327,9 @@ static uint64_t rtc_io_read(void *opaque, uint64_t offset, unsigned size)
 	pthread_mutex_lock(&r->lock);
 	if (offset == 1)
 		v = rtc_read_reg(r, r->index);
+	int change = rtc_irq_change(r);
 	pthread_mutex_unlock(&r->lock);
+	rtc_apply_irq(r, change);
 	return v;
 }
 
@@ -245,14 +344,59 @@ static void rtc_io_write(void *opaque, uint64_t offset, unsigned size, uint64_t 
 		trace_rtc_write(r->index, (uint8_t)value);
 		rtc_write_reg(r, r->index, (uint8_t)value);
 	}
+	int change = rtc_irq_change(r);
 	pthread_mutex_unlock(&r->lock);
+	rtc_apply_irq(r, change);
+}
+
+void emu_rtc_poll(struct emu_rtc *r)
+{
+	pthread_mutex_lock(&r->lock);
+	rtc_update_flags(r, r->now_ns(r->clock_opaque));
+	int change = rtc_irq_change(r);
+	pthread_mutex_unlock(&r->lock);
+	rtc_apply_irq(r, change);
+}
+
+/* Sleeps until the next enabled event (or a register access), then raises IRQ 8 if due. */
+static void *rtc_thread_main(void *opaque)
+{
+	struct emu_rtc *r = opaque;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->stopping) {
+		uint64_t now = r->now_ns(r->clock_opaque);
+		rtc_update_flags(r, now);
+		int change = rtc_irq_change(r);
+		if (change >= 0) {
+			pthread_mutex_unlock(&r->lock);
+			rtc_apply_irq(r, change);
+			pthread_mutex_lock(&r->lock);
+			continue;
+		}
+		uint64_t next = rtc_next_event(r, now);
+		if (next == NO_EVENT) {
+			pthread_cond_wait(&r->wake, &r->lock);
+		} else {
+			/* The wall clock can jump: wait on the monotonic clock for the same interval. */
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			uint64_t at = (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec + (next - now);
+			ts = (struct timespec){ .tv_sec = (time_t)(at / NS_PER_S), .tv_nsec = (long)(at % NS_PER_S) };
+			pthread_cond_timedwait(&r->wake, &r->lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
 }
 
 static const struct emu_io_ops rtc_ops = { .read = rtc_io_read, .write = rtc_io_write };
 
-int emu_rtc_create_clocked(struct emu_vm *vm, uint64_t (*now_ns)(void *), void *opaque, struct emu_rtc **out)
+static int rtc_create(struct emu_vm *vm, uint64_t (*now_ns)(void *), void *opaque, bool thread,
+		      struct emu_rtc **out)
 {
 	struct emu_rtc *r = calloc(1, sizeof(*r));
+	pthread_condattr_t ca;
 	int err;
 
 	if (!r)
@@ -261,10 +405,18 @@ int emu_rtc_create_clocked(struct emu_vm *vm, uint64_t (*now_ns)(void *), void *
 	r->now_ns = now_ns;
 	r->clock_opaque = opaque;
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	r->cmos[RTC_A] = 0x26;		/* 32.768 kHz time base, 1024 Hz periodic rate */
 	r->cmos[RTC_B] = B_24H;		/* 24-hour BCD, as PC firmware leaves it */
-	r->last_c_ns = now_ns(opaque);
+	r->last_ns = now_ns(opaque);
 	err = emu_io_register(vm, EMU_IO_PIO, RTC_BASE, 2, "rtc", &rtc_ops, r);
+	if (!err && thread) {
+		err = emu_dev_thread_create(&r->thread, rtc_thread_main, r);
+		r->has_thread = !err;
+	}
 	if (err) {
 		emu_rtc_destroy(r);
 		return err;
@@ -273,15 +425,28 @@ int emu_rtc_create_clocked(struct emu_vm *vm, uint64_t (*now_ns)(void *), void *
 	return 0;
 }
 
+int emu_rtc_create_clocked(struct emu_vm *vm, uint64_t (*now_ns)(void *), void *opaque, struct emu_rtc **out)
+{
+	return rtc_create(vm, now_ns, opaque, false, out);
+}
+
 int emu_rtc_create(struct emu_vm *vm, struct emu_rtc **out)
 {
-	return emu_rtc_create_clocked(vm, rtc_host_now, NULL, out);
+	return rtc_create(vm, rtc_host_now, NULL, true, out);
 }
 
 void emu_rtc_destroy(struct emu_rtc *r)
 {
 	if (!r)
 		return;
+	if (r->has_thread) {
+		pthread_mutex_lock(&r->lock);
+		r->stopping = true;
+		pthread_cond_signal(&r->wake);
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->thread, NULL);
+	}
+	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }

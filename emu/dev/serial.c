@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "emu/dev/dev.h"
+#include "emu/dev/dev-local.h"
 #include "emu/dev/trace-events.h"
 
 enum {
@@ -370,11 +371,11 @@ static int serial_start_reader(struct emu_serial *s)
 		return 0;
 	if (pipe2(s->wake_pipe, O_CLOEXEC) < 0)
 		return -errno;
-	err = pthread_create(&s->reader, NULL, serial_reader_main, s);
+	err = emu_dev_thread_create(&s->reader, serial_reader_main, s);
 	if (err) {
 		close(s->wake_pipe[0]);
 		close(s->wake_pipe[1]);
-		return -err;
+		return err;
 	}
 	s->has_reader = true;
 	return 0;

@@ -16,7 +16,8 @@ struct kvm_vm_data {
 	int sys_fd;		/* /dev/kvm */
 	int vm_fd;
 	int run_size;
-	bool irqchip;		/* in-kernel PIC/IOAPIC/LAPIC + PIT */
+	bool irqchip;		/* in-kernel PIC/IOAPIC/LAPIC */
+	bool pit;		/* in-kernel 8254 PIT */
 	bool immediate_exit;
 	int guest_debug2;	/* KVM_CAP_SET_GUEST_DEBUG2 flags, 0 when absent */
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */

@@ -6,6 +6,10 @@
  * Kicks: emu_kvm_kick() sets kvm_run.immediate_exit and signals the vCPU thread. The loop clears
  * immediate_exit *before* testing the core's request word, so a request made after the test
  * still makes the next KVM_RUN return at once.
+ *
+ * The kick signal is blocked in the vCPU thread except inside KVM_RUN (KVM_SET_SIGNAL_MASK), and
+ * eaten with sigtimedwait() after KVM_RUN returns: it is never delivered, so it cannot interrupt
+ * a device's system call on the vCPU thread, and a debugger attached to vmscope never stops on it.
  */
 #include <errno.h>
 #include <signal.h>
@@ -191,12 +195,46 @@ static void kvm_trace_exit(struct emu_vcpu *vcpu, const struct kvm_vcpu_data *v)
 			regs.rip);
 }
 
+/* Kicks that arrived are pending (blocked): take them, or every KVM_RUN would return at once. */
+static void kvm_eat_kicks(void)
+{
+	static const struct timespec zero = { 0, 0 };
+	sigset_t kick;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, emu_kvm_kick_signal);
+	while (sigtimedwait(&kick, NULL, &zero) > 0)
+		;
+}
+
 /* An IN or MMIO read completes on the next KVM_RUN: do that now (with immediate_exit) so the
  * registers are right before the core looks at them. */
 static void kvm_complete_io(struct kvm_vcpu_data *v)
 {
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	(void)!ioctl(v->fd, KVM_RUN, 0);
+	kvm_eat_kicks();
+}
+
+/* Once, on the vCPU thread: block the kick signal, except while in KVM_RUN. */
+static int kvm_thread_setup(struct kvm_vcpu_data *v)
+{
+	struct {
+		struct kvm_signal_mask hdr;
+		uint8_t set[8];		/* the kernel's sigset_t on x86-64 */
+	} m = { .hdr.len = 8 };
+	sigset_t kick, during_run;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, emu_kvm_kick_signal);
+	pthread_sigmask(SIG_BLOCK, &kick, &during_run);
+	sigdelset(&during_run, emu_kvm_kick_signal);
+	memcpy(m.set, &during_run, sizeof(m.set));
+	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, &m) < 0)
+		return -errno;
+	v->thread = pthread_self();
+	atomic_store(&v->thread_known, true);
+	return 0;
 }
 
 int emu_kvm_vcpu_run(struct emu_vcpu *vcpu, struct emu_exit *ex)
@@ -205,8 +243,9 @@ int emu_kvm_vcpu_run(struct emu_vcpu *vcpu, struct emu_exit *ex)
 	bool io_pending = false;
 
 	if (!atomic_load(&v->thread_known)) {
-		v->thread = pthread_self();
-		atomic_store(&v->thread_known, true);
+		int err = kvm_thread_setup(v);
+		if (err)
+			return err;
 	}
 	for (;;) {
 		int r;
@@ -226,6 +265,7 @@ int emu_kvm_vcpu_run(struct emu_vcpu *vcpu, struct emu_exit *ex)
 			kvm_trace_exit(vcpu, v);
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
+				kvm_eat_kicks();
 				ex->reason = EMU_EXIT_REQUEST;
 				return 0;
 			}

@@ -6,12 +6,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "emu/kvm/kvm-local.h"
@@ -33,6 +35,23 @@ static void kvm_why(char *why, size_t why_len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* EACCES: say who may open it and how to become one of them. */
+static void kvm_why_access(char *why, size_t why_len)
+{
+	struct stat st;
+	struct group *g;
+
+	if (stat("/dev/kvm", &st) == 0 && (st.st_mode & 060) && (g = getgrgid(st.st_gid)) && st.st_gid != 0) {
+		kvm_why(why, why_len, "/dev/kvm: permission denied (group %s, mode %04o): add yourself to group %s "
+			"(usermod -aG %s $USER, then log in again) or run as root", g->gr_name,
+			(unsigned)(st.st_mode & 07777), g->gr_name, g->gr_name);
+		return;
+	}
+	kvm_why(why, why_len, "/dev/kvm: permission denied (mode %04o, only root may open it): run as root, "
+		"or let group kvm use it (chgrp kvm /dev/kvm; chmod 0660 /dev/kvm; usermod -aG kvm $USER)",
+		stat("/dev/kvm", &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0u);
+}
+
 static int kvm_open_dev(char *why, size_t why_len)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -44,8 +63,7 @@ static int kvm_open_dev(char *why, size_t why_len)
 		kvm_why(why, why_len, "/dev/kvm does not exist: load the KVM module (modprobe kvm_intel or kvm_amd) "
 			"and enable virtualization in the firmware, or use another accelerator");
 	else if (e == EACCES || e == EPERM)
-		kvm_why(why, why_len, "/dev/kvm: permission denied: add yourself to its group "
-			"(usermod -aG kvm $USER, then log in again) or run as root");
+		kvm_why_access(why, why_len);
 	else
 		kvm_why(why, why_len, "/dev/kvm: %s", strerror(e));
 	return -e;
@@ -85,7 +103,7 @@ static void kvm_install_kick_signal(void)
 
 static int kvm_get_cpuid(struct kvm_vm_data *k)
 {
-	for (unsigned n = 64; n <= 4096; n *= 2) {
+	for (unsigned n = 256; n <= 4096; n *= 2) {	/* 256: one call on today's hosts */
 		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
 		if (!c)
 			return -ENOMEM;
@@ -112,11 +130,11 @@ static void kvm_setup_irqchip(struct emu_vm *vm, struct kvm_vm_data *k)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 
-	if (emu_vm_config(vm)->userspace_irqchip || !kvm_check(k, KVM_CAP_IRQCHIP) || !kvm_check(k, KVM_CAP_PIT2))
+	if (emu_vm_config(vm)->userspace_irqchip || !kvm_check(k, KVM_CAP_IRQCHIP))
 		return;
-	if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return;
-	k->irqchip = ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) == 0;
+	k->irqchip = ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) == 0;
+	if (k->irqchip && kvm_check(k, KVM_CAP_PIT2))
+		k->pit = ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) == 0;
 }
 
 static int kvm_set_memory(struct emu_vm *vm, struct kvm_vm_data *k)
@@ -259,6 +277,12 @@ static bool kvm_has_irqchip(struct emu_vm *vm)
 	return k && k->irqchip;
 }
 
+static bool kvm_has_kernel_pit(struct emu_vm *vm)
+{
+	struct kvm_vm_data *k = emu_vm_accel_data(vm);
+	return k && k->pit;
+}
+
 static void kvm_set_irq_line(struct emu_vm *vm, unsigned irq, int level)
 {
 	struct kvm_vm_data *k = emu_vm_accel_data(vm);
@@ -323,6 +347,7 @@ const struct accel_ops emu_kvm_accel_ops = {
 	.check_debug = emu_kvm_check_debug,
 	.flags = EMU_ACCEL_PLANT_SW_BP,
 	.has_irqchip = kvm_has_irqchip,
+	.has_kernel_pit = kvm_has_kernel_pit,
 	.set_irq_line = kvm_set_irq_line,
 	.stats = kvm_stats,
 	.stats_fd = kvm_stats_fd,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * loader.h — guest images: Multiboot v1 (ELF32, ELF64, a.out-kludge address fields) and raw
- * binaries. Parsing works on a byte buffer and a RAM size only, so unit tests feed bytes; loading
+ * loader.h — guest images: Multiboot v1 (ELF32, ELF64, a.out-kludge address fields), raw
+ * binaries and Linux bzImages (the x86 boot protocol, bzimage.c; declarations at the end). Parsing works on a byte buffer and a RAM size only, so unit tests feed bytes; loading
  * copies into a RAM buffer; emu_load_boot() puts the result into a VM and sets vCPU 0 up in
  * 32-bit flat protected mode with EAX = 0x2BADB002 and EBX = the Multiboot information.
  *
@@ -39,6 +39,15 @@ enum emu_load_code {
 	EMU_LOAD_NO_ROOM,		/* no RAM left for the boot information or modules */
 	EMU_LOAD_IO,			/* reading a file failed */
 	EMU_LOAD_RAW_BAD,		/* raw binary: bad --load-addr / --entry */
+	/* Linux bzImage (bzimage.c) */
+	EMU_LOAD_BZ_NOT_BZIMAGE,	/* "HdrS" but no 0xAA55 boot flag, or no setup header at all */
+	EMU_LOAD_BZ_TRUNCATED,		/* shorter than its setup sectors + syssize say */
+	EMU_LOAD_BZ_TOO_OLD,		/* boot protocol below 2.06 */
+	EMU_LOAD_BZ_NOT_HIGH,		/* a zImage: not LOADED_HIGH */
+	EMU_LOAD_BZ_BAD_HEADER,		/* inconsistent fields (alignment, sizes, addresses) */
+	EMU_LOAD_BZ_NO_ROOM,		/* the kernel (with init_size) does not fit in RAM */
+	EMU_LOAD_BZ_CMDLINE,		/* command line longer than cmdline_size */
+	EMU_LOAD_BZ_INITRD_TOO_BIG,	/* initrd larger than RAM, than initrd_addr_max or the room left */
 };
 
 struct emu_load_error {
@@ -109,5 +118,74 @@ EMU_MUST_CHECK int emu_load_read_file(const char *path, size_t max, void **buf, 
 
 /* A short name for a code ("seg-overlap") for messages and tests. */
 const char *emu_load_code_name(enum emu_load_code code);
+
+/* ---- Linux bzImage: Documentation/arch/x86/boot.rst ----
+ *
+ * vmscope loads the protected-mode kernel at 1 MiB (as QEMU and kvmtool do) and enters it the
+ * way firecracker does: at the 64-bit entry startup_64 (load address + 0x200) when the header has
+ * XLF_KERNEL_64, with RSI = the boot_params ("zero page"), long mode on, the first 4 GiB identity
+ * mapped with 2 MiB pages, and a GDT whose __BOOT_CS 0x10 / __BOOT_DS 0x18 are flat. Kernels
+ * without XLF_KERNEL_64 (32-bit ones) are entered at code32_start in 32-bit flat protected mode,
+ * paging off, ESI = boot_params. Interrupts are off in both. Fixed low-memory layout: */
+#define EMU_BZ_GDT_ADDR 0x500ull		/* null, null, code 0x10, data 0x18, tss 0x20 */
+#define EMU_BZ_BOOT_PARAMS_ADDR 0x7000ull	/* the zero page */
+#define EMU_BZ_PML4_ADDR 0x9000ull		/* + PDPT at 0xa000, four PDs at 0xb000-0xefff */
+#define EMU_BZ_CMDLINE_ADDR 0x20000ull
+#define EMU_BZ_KERNEL_ADDR 0x100000ull
+#define EMU_BZ_MIN_VERSION 0x0206
+#define EMU_BZ_MAGIC 0x53726448u		/* "HdrS" at 0x202 */
+
+struct emu_bzimage {
+	uint16_t version;		/* boot protocol, e.g. 0x020f */
+	uint8_t setup_sects;		/* 0 means 4 */
+	uint8_t loadflags;
+	uint16_t xloadflags;
+	uint8_t relocatable;
+	uint32_t syssize;		/* protected-mode kernel size in 16-byte units */
+	uint32_t kernel_alignment;
+	uint32_t init_size;		/* memory the kernel needs from where it runs */
+	uint32_t cmdline_size;		/* longest command line, NUL excluded */
+	uint32_t initrd_addr_max;	/* highest byte address an initrd may occupy */
+	uint64_t pref_address;		/* where the kernel decompresses itself */
+	uint64_t setup_size;		/* (setup_sects + 1) * 512: file offset of the kernel */
+	uint64_t kernel_size;		/* bytes of the protected-mode kernel in the file */
+	uint64_t load_addr;		/* EMU_BZ_KERNEL_ADDR */
+	uint64_t entry;			/* startup_64 (load + 0x200) or code32_start */
+	bool entry64;			/* XLF_KERNEL_64: enter in long mode */
+	uint64_t end;			/* first byte above everything the kernel uses (init_size) */
+};
+
+/* What the boot needs besides the image: one initrd (several files are concatenated by the caller
+ * or passed here already joined) and the command line. */
+struct emu_linux_options {
+	const char *cmdline;		/* may be NULL */
+	const void *initrd;		/* may be NULL */
+	size_t initrd_size;
+};
+
+/* Where the loader put things (for tests and messages). */
+struct emu_linux_layout {
+	uint64_t boot_params, cmdline, initrd, initrd_size, cr3;
+};
+
+/* True when buf has the "HdrS" magic at 0x202: vmscope then loads it as a bzImage. */
+bool emu_load_is_bzimage(const void *buf, size_t len);
+/* The setup header, checked against the file length and ram_size. Nothing is written. */
+EMU_MUST_CHECK int emu_load_parse_bzimage(const void *buf, size_t len, uint64_t ram_size, struct emu_bzimage *bz,
+					  struct emu_load_error *err);
+/* The initrd's address: 4 KiB aligned, as high as RAM and initrd_addr_max allow, above bz->end. */
+EMU_MUST_CHECK int emu_load_place_initrd(const struct emu_bzimage *bz, uint64_t initrd_size, uint64_t ram_size,
+					 uint64_t *addr, struct emu_load_error *err);
+/* Everything into a RAM buffer: kernel, initrd, command line, boot_params (e820 map matching
+ * ram_size with 0x9fc00-0x100000 reserved), GDT and page tables. */
+EMU_MUST_CHECK int emu_load_bzimage_ram(const struct emu_bzimage *bz, const void *buf, size_t len,
+					const struct emu_linux_options *opts, uint8_t *ram, uint64_t ram_size,
+					struct emu_linux_layout *out, struct emu_load_error *err);
+/* vCPU 0 at the kernel's entry (see above). */
+EMU_MUST_CHECK int emu_load_set_linux_cpu(struct emu_vcpu *vcpu, const struct emu_bzimage *bz,
+					  const struct emu_linux_layout *lay);
+/* emu_load_bzimage_ram into the VM's RAM, then emu_load_set_linux_cpu. */
+EMU_MUST_CHECK int emu_load_linux(struct emu_vm *vm, const struct emu_bzimage *bz, const void *buf, size_t len,
+				  const struct emu_linux_options *opts, struct emu_load_error *err);
 
 #endif

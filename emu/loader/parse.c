@@ -37,6 +37,14 @@ static const char *const load_code_names[] = {
 	[EMU_LOAD_NO_ROOM] = "no-room",
 	[EMU_LOAD_IO] = "io",
 	[EMU_LOAD_RAW_BAD] = "raw-bad",
+	[EMU_LOAD_BZ_NOT_BZIMAGE] = "not-bzimage",
+	[EMU_LOAD_BZ_TRUNCATED] = "bzimage-truncated",
+	[EMU_LOAD_BZ_TOO_OLD] = "bzimage-too-old",
+	[EMU_LOAD_BZ_NOT_HIGH] = "bzimage-not-loaded-high",
+	[EMU_LOAD_BZ_BAD_HEADER] = "bzimage-bad-header",
+	[EMU_LOAD_BZ_NO_ROOM] = "bzimage-no-room",
+	[EMU_LOAD_BZ_CMDLINE] = "cmdline-too-long",
+	[EMU_LOAD_BZ_INITRD_TOO_BIG] = "initrd-too-big",
 };
 
 const char *emu_load_code_name(enum emu_load_code code)

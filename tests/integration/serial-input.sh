@@ -32,6 +32,9 @@ if [ ! -x "$vmscope" ]; then
 else
 	if why=$(kvm_usable); then
 		backends[vmscope-kvm]="$vmscope --accel kvm --kernel $gdir/echo.elf --append"
+		# vmscope's own PIC (IRQ 4 injected with KVM_INTERRUPT) instead of KVM's
+		"$vmscope" --help 2>&1 | grep -q -- --kernel-irqchip && \
+			backends[vmscope-kvm-own-pic]="$vmscope --accel kvm --kernel-irqchip off --kernel $gdir/echo.elf --append"
 	else
 		tap_skip "vmscope kvm" "$why"
 	fi

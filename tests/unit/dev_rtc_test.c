@@ -180,6 +180,82 @@ static void test_garbage_writes(void **state)
 	assert_true((cmos(f, 0x07) & 0x0f) <= 9);
 }
 
+static void test_periodic_interrupt(void **state)
+{
+	struct fixture *f = *state;
+
+	(void)cmos(f, 0x0c);
+	cmos_set(f, 0x0b, 0x02 | 0x40);		/* PIE, 1024 Hz */
+	emu_rtc_poll(f->rtc);
+	assert_int_equal(devtest_irq_level(f->vm, 8), 0);
+	f->now += 1000000;			/* a little over one 976.5625 us period */
+	emu_rtc_poll(f->rtc);
+	assert_int_equal(devtest_irq_level(f->vm, 8), 1);
+	assert_int_equal(devtest_irq_raises(f->vm, 8), 1);
+	assert_int_equal(cmos(f, 0x0c), 0xc0);	/* IRQF | PF */
+	assert_int_equal(devtest_irq_level(f->vm, 8), 0);	/* reading C lowers it */
+	cmos_set(f, 0x0a, 0x2f);		/* rate 15: 2 Hz */
+	f->now += 1000000;
+	emu_rtc_poll(f->rtc);
+	assert_int_equal(devtest_irq_level(f->vm, 8), 0);
+	f->now += 500000000;
+	emu_rtc_poll(f->rtc);
+	assert_int_equal(devtest_irq_level(f->vm, 8), 1);
+	cmos_set(f, 0x0b, 0x02);		/* disabling PIE drops the line, the flag stays */
+	assert_int_equal(devtest_irq_level(f->vm, 8), 0);
+	assert_int_equal(cmos(f, 0x0c) & 0xc0, 0x40);	/* PF, no IRQF (UF too: a second passed) */
+	cmos_set(f, 0x0a, 0x60 | 0x06);		/* divider in reset: no periodic flag */
+	f->now += 2 * NS;
+	assert_int_equal(cmos(f, 0x0c) & 0x50, 0);
+}
+
+static void test_update_and_alarm_interrupts(void **state)
+{
+	struct fixture *f = *state;
+
+	(void)cmos(f, 0x0c);
+	cmos_set(f, 0x0a, 0x20);		/* no periodic rate */
+	cmos_set(f, 0x01, 0x12);		/* alarm at 18:05:12 (now 18:05:09.5) */
+	cmos_set(f, 0x03, 0x05);
+	cmos_set(f, 0x05, 0x18);
+	cmos_set(f, 0x0b, 0x02 | 0x20);		/* AIE */
+	f->now += 2 * NS;			/* 18:05:11.5 */
+	emu_rtc_poll(f->rtc);
+	assert_int_equal(devtest_irq_level(f->vm, 8), 0);
+	assert_int_equal(cmos(f, 0x0c), 0x10);	/* UF (not enabled) only */
+	f->now += NS;				/* 18:05:12.5 */
+	emu_rtc_poll(f->rtc);
+	assert_int_equal(devtest_irq_level(f->vm, 8), 1);
+	assert_int_equal(cmos(f, 0x0c), 0xb0);	/* IRQF | AF | UF */
+	cmos_set(f, 0x01, 0xc0);		/* don't-care seconds: every second of 18:05 */
+	cmos_set(f, 0x0b, 0x02 | 0x10);		/* UIE instead */
+	f->now += NS;
+	emu_rtc_poll(f->rtc);
+	assert_int_equal(cmos(f, 0x0c), 0xb0);
+	cmos_set(f, 0x0b, 0x82);		/* SET: no updates, no UF */
+	f->now += 3 * NS;
+	emu_rtc_poll(f->rtc);
+	assert_int_equal(cmos(f, 0x0c), 0x00);
+	assert_int_equal(devtest_irq_level(f->vm, 8), 0);
+}
+
+static void test_interrupt_thread(void **state)
+{
+	struct emu_vm *vm = devtest_vm_new();
+	struct emu_rtc *r = NULL;
+
+	assert_int_equal(emu_rtc_create(vm, &r), 0);
+	devtest_out(vm, 0x70, 1, 0x0b);
+	devtest_out(vm, 0x71, 1, 0x42);		/* PIE at 1024 Hz */
+	assert_int_equal(devtest_wait_irq_raises(vm, 8, 1, 20), 1);
+	devtest_out(vm, 0x70, 1, 0x0c);
+	assert_int_equal(devtest_in(vm, 0x71, 1) & 0xc0, 0xc0);
+	assert_int_equal(devtest_irq_level(vm, 8), 0);
+	assert_int_equal(devtest_wait_irq_raises(vm, 8, 2, 20), 2);	/* and again after the ack */
+	emu_rtc_destroy(r);			/* joins the thread */
+	devtest_vm_free(vm);
+}
+
 static void test_real_clock(void **state)
 {
 	struct emu_vm *vm = devtest_vm_new();
@@ -205,6 +281,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_register_c_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ram_and_read_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_periodic_interrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_and_alarm_interrupts, setup, teardown),
+		cmocka_unit_test(test_interrupt_thread),
 		cmocka_unit_test(test_real_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

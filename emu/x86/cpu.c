@@ -1,0 +1,571 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cpu.c — CPU lifetime, RFLAGS, the decoded-block cache (blocks keyed by physical address and
+ * mode, chained per code page; a per-page byte bitmap detects self-modifying writes) and the run
+ * loop: blocks between interrupt checks, or one instruction at a time when debugging.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "emu/x86/handlers.h"
+
+#define BLOCK_MAX 32
+#define HASH_BITS 14
+#define HASH_SIZE (1u << HASH_BITS)
+#define ARENA_SIZE (16u << 20)
+#define POLL_EVERY 64
+
+struct x86_block {
+	uint64_t gpa;
+	uint32_t key;
+	uint16_t n;
+	uint16_t nbytes;
+	bool valid;
+	struct x86_block *hnext, *pnext;
+	struct x86_insn insns[];
+};
+
+struct x86_codepage {
+	uint64_t bits[64];
+	struct x86_block *blocks;
+};
+
+struct x86_blocks {
+	uint8_t *arena;
+	size_t used;
+	struct x86_block *hash[HASH_SIZE];
+	struct x86_codepage **pages;
+	uint64_t npages;
+};
+
+
+/* ---- RFLAGS ---- */
+
+uint64_t x86_get_rflags(struct x86_cpu *cpu)
+{
+	return (cpu->rflags & ~(uint64_t)X86_ARITH_FLAGS) | x86_arith(cpu) | 2;
+}
+
+static void update_slow(struct x86_cpu *cpu)
+{
+	cpu->slow = cpu->single_step || cpu->nr_sw_bps || cpu->nr_hw_bps || (cpu->rflags & X86_TF) ||
+		    (cpu->dr7 & 0xff);
+	cpu->watch_active = (cpu->dr7 & 0xff) != 0;
+	for (unsigned i = 0; i < cpu->nr_hw_bps; i++)
+		if (cpu->hw_bps[i].kind)
+			cpu->watch_active = true;
+}
+
+void x86_set_rflags(struct x86_cpu *cpu, uint64_t v)
+{
+	bool tf = cpu->rflags & X86_TF;
+	if ((v & X86_IF) && !(cpu->rflags & X86_IF))
+		cpu->irq_check = true;
+	cpu->rflags = (v & 0x3f7fd7) | 2;
+	cpu->lf.op = X86_LF_NONE;
+	cpu->end_block = true;
+	if (tf != !!(v & X86_TF))
+		update_slow(cpu);
+}
+
+/* ---- lifetime ---- */
+
+static void seg_reset(struct x86_seg *s, uint16_t sel, uint64_t base, uint32_t ar)
+{
+	s->sel = sel;
+	s->base = base;
+	s->limit = 0xffff;
+	s->ar = ar;
+}
+
+void x86_cpu_reset(struct x86_cpu *cpu)
+{
+	struct timespec ts;
+	memset(cpu->r, 0, sizeof(cpu->r));
+	cpu->r[X86_RDX] = 0x00800f11;
+	cpu->rip = 0xfff0;
+	cpu->rflags = 2;
+	cpu->lf.op = X86_LF_NONE;
+	for (int i = 0; i < X86_NSEG; i++)
+		seg_reset(&cpu->seg[i], 0, 0, 0x93);
+	seg_reset(&cpu->seg[X86_CS], 0xf000, 0xffff0000, 0x9b);
+	seg_reset(&cpu->seg[X86_LDTR], 0, 0, 0x82);
+	seg_reset(&cpu->seg[X86_TR], 0, 0, 0x8b);
+	cpu->gdt.base = cpu->idt.base = 0;
+	cpu->gdt.limit = cpu->idt.limit = 0xffff;
+	cpu->cr0 = 0x60000010;
+	cpu->cr2 = cpu->cr3 = cpu->cr4 = cpu->cr8 = cpu->efer = 0;
+	memset(cpu->dr, 0, sizeof(cpu->dr));
+	cpu->dr6 = 0xffff0ff0;
+	cpu->dr7 = 0x400;
+	cpu->apic_base = 0xfee00900;
+	cpu->pat = 0x0007040600070406ull;
+	cpu->cpl = 0;
+	cpu->halted = cpu->shutdown = false;
+	cpu->intr_shadow = false;
+	cpu->exc_vec = -1;
+	cpu->bp_skip = ~0ull;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	cpu->tsc_base_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	cpu->tsc_offset = 0;
+	x86_update_mode(cpu);
+	x86_state_changed(cpu);
+}
+
+int x86_cpu_create(const struct x86_bus *bus, struct x86_cpu **out)
+{
+	struct x86_cpu *cpu = calloc(1, sizeof(*cpu));
+	if (!cpu)
+		return -ENOMEM;
+	cpu->bus = *bus;
+	cpu->log = stderr;
+	cpu->unimpl_seen = calloc((x86_nr_mnemonics + 63) / 64, sizeof(uint64_t));
+	if (!cpu->unimpl_seen || x86_blocks_create(cpu)) {
+		x86_cpu_destroy(cpu);
+		return -ENOMEM;
+	}
+	x86_cpu_reset(cpu);
+	*out = cpu;
+	return 0;
+}
+
+void x86_cpu_destroy(struct x86_cpu *cpu)
+{
+	if (!cpu)
+		return;
+	x86_blocks_destroy(cpu);
+	free(cpu->unimpl_seen);
+	free(cpu);
+}
+
+void x86_debug_changed(struct x86_cpu *cpu)
+{
+	update_slow(cpu);
+	x86_tlb_flush(cpu, false);
+}
+
+void x86_state_changed(struct x86_cpu *cpu)
+{
+	if (cpu->cr0 & 1)
+		cpu->cpl = (uint8_t)X86_AR_DPL(cpu->seg[X86_SS].ar);
+	if (cpu->seg[X86_CS].sel & 3 && (cpu->cr0 & 1))
+		cpu->cpl = cpu->seg[X86_CS].sel & 3;
+	x86_update_mode(cpu);
+	x86_tlb_flush(cpu, false);
+	update_slow(cpu);
+	cpu->end_block = false;
+}
+
+/* ---- block cache ---- */
+
+int x86_blocks_create(struct x86_cpu *cpu)
+{
+	struct x86_blocks *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->arena = malloc(ARENA_SIZE);
+	b->npages = (cpu->bus.ram_size + 4095) / 4096;
+	b->pages = calloc(b->npages ? b->npages : 1, sizeof(*b->pages));
+	cpu->blocks = b;
+	if (!b->arena || !b->pages)
+		return -ENOMEM;
+	return 0;
+}
+
+void x86_blocks_destroy(struct x86_cpu *cpu)
+{
+	struct x86_blocks *b = cpu->blocks;
+	if (!b)
+		return;
+	for (uint64_t i = 0; b->pages && i < b->npages; i++)
+		free(b->pages[i]);
+	free(b->pages);
+	free(b->arena);
+	free(b);
+	cpu->blocks = NULL;
+}
+
+void x86_blocks_flush(struct x86_cpu *cpu)
+{
+	struct x86_blocks *b = cpu->blocks;
+	memset(b->hash, 0, sizeof(b->hash));
+	for (uint64_t i = 0; i < b->npages; i++) {
+		free(b->pages[i]);
+		b->pages[i] = NULL;
+	}
+	b->used = 0;
+	x86_tlb_flush(cpu, false);
+}
+
+static unsigned hash_of(uint64_t gpa, uint32_t key)
+{
+	uint64_t h = (gpa ^ ((uint64_t)key << 40)) * 0x9e3779b97f4a7c15ull;
+	return (unsigned)(h >> (64 - HASH_BITS));
+}
+
+static void unlink_hash(struct x86_blocks *b, struct x86_block *blk)
+{
+	struct x86_block **pp = &b->hash[hash_of(blk->gpa, blk->key)];
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == blk) {
+			*pp = blk->hnext;
+			return;
+		}
+}
+
+static void invalidate_page(struct x86_cpu *cpu, uint64_t page)
+{
+	struct x86_blocks *b = cpu->blocks;
+	struct x86_codepage *cp = b->pages[page];
+	for (struct x86_block *blk = cp->blocks; blk; blk = blk->pnext) {
+		blk->valid = false;
+		unlink_hash(b, blk);
+	}
+	cp->blocks = NULL;
+	memset(cp->bits, 0, sizeof(cp->bits));
+	cpu->nr_smc++;
+	cpu->end_block = true;
+}
+
+static bool bits_hit(const struct x86_codepage *cp, unsigned off, unsigned len)
+{
+	for (unsigned i = off; i < off + len && i < 4096; i++)
+		if ((cp->bits[i / 64] >> (i % 64)) & 1)
+			return true;
+	return false;
+}
+
+bool x86_code_write_hits(struct x86_cpu *cpu, uint64_t gpa, unsigned size)
+{
+	struct x86_blocks *b = cpu->blocks;
+	uint64_t page = gpa >> 12;
+	struct x86_codepage *cp;
+	if (page >= b->npages || !(cp = b->pages[page]) || !cp->blocks)
+		return false;
+	if (!size)
+		return true;
+	if ((gpa & 0xfff) + size > 4096 && x86_code_write_hits(cpu, (page + 1) << 12, (unsigned)((gpa & 0xfff) + size - 4096)))
+		size = 4096 - (gpa & 0xfff);
+	if (!bits_hit(cp, gpa & 0xfff, size))
+		return false;
+	invalidate_page(cpu, page);
+	return true;
+}
+
+void x86_invalidate_code(struct x86_cpu *cpu, uint64_t gpa, uint64_t len)
+{
+	struct x86_blocks *b = cpu->blocks;
+	for (uint64_t p = gpa >> 12; len && p <= (gpa + len - 1) >> 12 && p < b->npages; p++)
+		if (b->pages[p] && b->pages[p]->blocks)
+			invalidate_page(cpu, p);
+}
+
+static void mark_code(struct x86_cpu *cpu, struct x86_block *blk)
+{
+	struct x86_blocks *b = cpu->blocks;
+	uint64_t page = blk->gpa >> 12;
+	struct x86_codepage *cp = b->pages[page];
+	unsigned off = blk->gpa & 0xfff;
+	if (!cp) {
+		cp = b->pages[page] = calloc(1, sizeof(*cp));
+		if (!cp)
+			abort();
+	}
+	if (!cp->blocks)	/* newly a code page: writes must leave the fast path */
+		for (unsigned i = 0; i < X86_TLB_SIZE; i++)
+			if (cpu->tlb_w[i].gpa == (page << 12))
+				cpu->tlb_w[i].tag = ~0ull;
+	for (unsigned i = off; i < off + blk->nbytes && i < 4096; i++)
+		cp->bits[i / 64] |= 1ull << (i % 64);
+	blk->pnext = cp->blocks;
+	cp->blocks = blk;
+}
+
+static void priv_trampoline(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	if (cpu->cpl)
+		x86_gp0(cpu);
+	x86_insn_infos[in->mnem].fn(cpu, in);
+}
+
+/* Decodes one instruction at lin (gpa known for the first byte); -EINVAL: #UD. */
+static int decode_at(struct x86_cpu *cpu, uint64_t lin, struct x86_insn *in, uint64_t *gpa, bool *crosses)
+{
+	uint8_t buf[15];
+	unsigned got = x86_fetch_bytes(cpu, lin, buf, 15, gpa);
+	int r = x86_decode(cpu, buf, got, in);
+	*crosses = (lin & 0xfff) + (r ? got : in->len) > 4096;
+	if (r && got < 15)	/* maybe the rest is on an unmapped page: fault on it */
+		(void)x86_fetch_bytes(cpu, lin + got, buf, 1, gpa);
+	if (r)
+		return r;
+	if ((in->flags & X86_IF_PRIV) && in->fn != x86_unimplemented)
+		in->fn = priv_trampoline;
+	return 0;
+}
+
+static uint32_t mode_key(const struct x86_cpu *cpu)
+{
+	return cpu->mode | (uint32_t)cpu->stack_size << 4;
+}
+
+static uint64_t fetch_lin(const struct x86_cpu *cpu)
+{
+	uint64_t lin = cpu->seg[X86_CS].base + cpu->rip;
+	return cpu->mode == X86_MODE_LONG64 ? cpu->rip : lin & 0xffffffffull;
+}
+
+static struct x86_block *block_alloc(struct x86_cpu *cpu)
+{
+	struct x86_blocks *b = cpu->blocks;
+	size_t sz = sizeof(struct x86_block) + BLOCK_MAX * sizeof(struct x86_insn);
+	struct x86_block *blk;
+	if (b->used + sz > ARENA_SIZE)
+		x86_blocks_flush(cpu);
+	blk = (struct x86_block *)(b->arena + b->used);
+	memset(blk, 0, sizeof(*blk));
+	return blk;
+}
+
+static void block_commit(struct x86_cpu *cpu, struct x86_block *blk)
+{
+	struct x86_blocks *b = cpu->blocks;
+	unsigned h = hash_of(blk->gpa, blk->key);
+	b->used += (sizeof(struct x86_block) + blk->n * sizeof(struct x86_insn) + 15) & ~(size_t)15;
+	blk->valid = true;
+	blk->hnext = b->hash[h];
+	b->hash[h] = blk;
+	mark_code(cpu, blk);
+	cpu->nr_blocks_decoded++;
+}
+
+/* Builds a block at the current RIP; NULL when the first instruction must run uncached (*single). */
+static struct x86_block *block_translate(struct x86_cpu *cpu, uint64_t lin, uint64_t gpa, uint32_t key,
+					 struct x86_insn *single)
+{
+	struct x86_block *blk = block_alloc(cpu);
+	uint64_t g;
+	bool crosses;
+	blk->gpa = gpa;
+	blk->key = key;
+	while (blk->n < BLOCK_MAX) {
+		struct x86_insn *in = &blk->insns[blk->n];
+		uint64_t a = lin + blk->nbytes;
+		if (((a ^ lin) & ~0xfffull) != 0)
+			break;
+		if (decode_at(cpu, a, in, &g, &crosses)) {
+			if (blk->n)
+				break;
+			x86_ud(cpu);
+		}
+		if (crosses || gpa >= cpu->bus.ram_size) {
+			if (blk->n)
+				break;
+			*single = *in;
+			return NULL;
+		}
+		blk->n++;
+		blk->nbytes = (uint16_t)(blk->nbytes + in->len);
+		if (in->flags & (X86_IF_BRANCH | X86_IF_END))
+			break;
+	}
+	block_commit(cpu, blk);
+	return blk;
+}
+
+static struct x86_block *block_find(struct x86_cpu *cpu, struct x86_insn *single)
+{
+	uint64_t lin = fetch_lin(cpu), gpa;
+	struct x86_tlbe *e = &cpu->tlb_x[(lin >> 12) & (X86_TLB_SIZE - 1)];
+	uint32_t key = mode_key(cpu);
+	struct x86_block *blk;
+	if (cpu->mode != X86_MODE_LONG64 && cpu->rip > cpu->seg[X86_CS].limit)
+		x86_gp0(cpu);
+	if (e->tag == ((lin & ~0xfffull) | cpu->tlb_user)) {
+		gpa = e->gpa | (lin & 0xfff);
+	} else {
+		uint8_t b;
+		(void)x86_fetch_bytes(cpu, lin, &b, 1, &gpa);
+	}
+	for (blk = cpu->blocks->hash[hash_of(gpa, key)]; blk; blk = blk->hnext)
+		if (blk->gpa == gpa && blk->key == key)
+			return blk;
+	return block_translate(cpu, lin, gpa, key, single);
+}
+
+/* ---- execution ---- */
+
+static inline void exec_one(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	cpu->next_rip = cpu->rip + in->len;
+	if (cpu->mode != X86_MODE_LONG64)
+		cpu->next_rip &= x86_mask(cpu->code_size);
+	in->fn(cpu, in);
+	cpu->rip = cpu->next_rip;
+	cpu->icount++;
+}
+
+static void exec_block(struct x86_cpu *cpu, const struct x86_block *blk)
+{
+	const struct x86_insn *in = blk->insns, *end = in + blk->n;
+	cpu->end_block = false;
+	for (; in < end; in++) {
+		exec_one(cpu, in);
+		if (__builtin_expect(cpu->end_block, 0))
+			break;
+	}
+}
+
+/* The INTR line is looked at only when something may have changed it or the ability to take it:
+ * entry to x86_cpu_run (kicks end a run), IF set, port writes (EOI, mask changes), and every
+ * POLL_EVERY blocks as a backstop. The controller's lock stays off the hot path. */
+static bool intr_ready(struct x86_cpu *cpu)
+{
+	if (!cpu->irq_check || !(cpu->rflags & X86_IF) || cpu->intr_shadow || !cpu->bus.intr_is_pending)
+		return false;
+	if (cpu->single_step && !cpu->step_irqs)
+		return false;
+	if (cpu->bus.intr_is_pending(cpu->bus.opaque))
+		return true;
+	cpu->irq_check = false;
+	return false;
+}
+
+static void take_interrupt(struct x86_cpu *cpu)
+{
+	int vec = cpu->bus.intr_ack(cpu->bus.opaque);
+	if (vec < 0)
+		return;
+	cpu->nr_interrupts++;
+	cpu->exc_vec = 0x100;
+	cpu->next_rip = cpu->rip;
+	x86_deliver(cpu, vec & 0xff, false, 0, X86_EV_EXT);
+	cpu->exc_vec = -1;
+}
+
+static bool sw_bp_at(const struct x86_cpu *cpu, uint64_t lin)
+{
+	for (unsigned i = 0; i < cpu->nr_sw_bps; i++)
+		if (cpu->sw_bps[i] == lin)
+			return true;
+	return false;
+}
+
+static bool hw_bp_at(const struct x86_cpu *cpu, uint64_t lin)
+{
+	for (unsigned i = 0; i < cpu->nr_hw_bps; i++)
+		if (cpu->hw_bps[i].kind == 0 && cpu->hw_bps[i].addr == lin)
+			return true;
+	return false;
+}
+
+/* Guest DR0-DR3 execute breakpoints: #DB fault before the instruction. */
+static void guest_exec_bp(struct x86_cpu *cpu, uint64_t lin)
+{
+	if (cpu->rflags & X86_RF)
+		return;
+	for (unsigned i = 0; i < 4; i++) {
+		unsigned en = (cpu->dr7 >> (i * 2)) & 3, rw = (cpu->dr7 >> (16 + i * 4)) & 3;
+		if (en && rw == 0 && cpu->dr[i] == lin) {
+			cpu->dr6 = (cpu->dr6 & ~0xfull) | (1ull << i);
+			x86_raise(cpu, X86_DB, 0, false);
+		}
+	}
+}
+
+/* One instruction with every debug check; returns true when the debugger must see a stop. */
+static bool step_slow(struct x86_cpu *cpu)
+{
+	uint64_t lin = fetch_lin(cpu), gpa;
+	struct x86_insn in;
+	bool crosses, tf = cpu->rflags & X86_TF;
+	if (lin != cpu->bp_skip && (sw_bp_at(cpu, lin) || hw_bp_at(cpu, lin))) {
+		cpu->debug_reason = sw_bp_at(cpu, lin) ? X86_DBG_SWBREAK : X86_DBG_HWBREAK;
+		cpu->debug_addr = lin;
+		cpu->bp_skip = lin;
+		return true;
+	}
+	cpu->bp_skip = ~0ull;
+	guest_exec_bp(cpu, lin);
+	if (cpu->mode != X86_MODE_LONG64 && cpu->rip > cpu->seg[X86_CS].limit)
+		x86_gp0(cpu);
+	if (decode_at(cpu, lin, &in, &gpa, &crosses))
+		x86_ud(cpu);
+	cpu->end_block = false;
+	cpu->guest_db = false;
+	exec_one(cpu, &in);
+	cpu->rflags &= ~(uint64_t)X86_RF;
+	if (cpu->guest_db || (tf && !cpu->debug_hit)) {	/* data breakpoint or single-step trap */
+		if (tf)
+			cpu->dr6 |= 1ull << 14;
+		x86_deliver(cpu, X86_DB, false, 0, X86_EV_EXT);
+	}
+	if (cpu->debug_hit)
+		return true;
+	if (cpu->single_step) {
+		cpu->debug_reason = X86_DBG_STEP;
+		cpu->debug_addr = fetch_lin(cpu);
+		return true;
+	}
+	return false;
+}
+
+enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
+{
+	jmp_buf jb;
+	uint64_t stop = max_insns ? cpu->icount + max_insns : ~0ull;
+	unsigned poll = 0;
+	struct x86_insn single;
+	cpu->jmp = &jb;
+	cpu->irq_check = true;
+	if (setjmp(jb)) {
+		cpu->end_block = false;
+		x86_exception_entry(cpu);
+	}
+	for (;;) {
+		struct x86_block *blk;
+		if (cpu->shutdown)
+			return X86_RUN_SHUTDOWN;
+		if (cpu->debug_hit) {
+			cpu->debug_hit = false;
+			return X86_RUN_DEBUG;
+		}
+		if (cpu->icount >= stop)
+			return X86_RUN_BUDGET;
+		if (cpu->kick) {
+			cpu->kick = 0;
+			return X86_RUN_REQUEST;
+		}
+		if (++poll % POLL_EVERY == 0) {
+			cpu->irq_check = true;
+			if (cpu->bus.has_request && cpu->bus.has_request(cpu->bus.opaque))
+				return X86_RUN_REQUEST;
+		}
+		if (intr_ready(cpu))
+			take_interrupt(cpu);
+		if (cpu->halted)
+			return X86_RUN_HLT;
+		if (cpu->slow || cpu->intr_shadow) {
+			cpu->intr_shadow = false;
+			if (!cpu->slow) {
+				uint64_t gpa;
+				bool crosses;
+				if (decode_at(cpu, fetch_lin(cpu), &single, &gpa, &crosses))
+					x86_ud(cpu);
+				exec_one(cpu, &single);
+				continue;
+			}
+			if (step_slow(cpu)) {
+				cpu->debug_hit = false;
+				return X86_RUN_DEBUG;
+			}
+			continue;
+		}
+		blk = block_find(cpu, &single);
+		if (blk)
+			exec_block(cpu, blk);
+		else
+			exec_one(cpu, &single);
+	}
+}

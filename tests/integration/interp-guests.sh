@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Every row of tests/guests/guests.tsv (name, append, exit status, expected serial output) under
+# `vmscope --accel interp`: the serial output and the exit status must match exactly — the same
+# table the KVM and QEMU tests read. Also --smp 3 and --accel auto's one-line choice.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+. "$root/tests/tap.sh"
+B=${B:-build}
+case $B in /*) ;; *) B=$root/$B ;; esac
+gdir=$B/tests/guests
+tsv=$root/tests/guests/guests.tsv
+vmscope=$B/vmscope
+
+[ -x "$vmscope" ] || skip_all "$vmscope not built"
+[ -r "$tsv" ] || skip_all "$tsv missing"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+smp=1
+
+check_row() {
+	local name=$1 append=$2 want_status=$3 expected=$4 out=$tmp/out status
+	local args=(--accel interp --smp "$smp" --kernel "$gdir/$name.elf")
+	[ "$append" != - ] && args+=(--append "$append")
+	[ -r "$gdir/$name.elf" ] || { echo "$gdir/$name.elf not built (make guests)"; return 1; }
+	timeout -k 5 120 "$vmscope" "${args[@]}" >"$out" 2>"$tmp/err" </dev/null
+	status=$?
+	if [ "$status" != "$want_status" ]; then
+		echo "exit status $status, want $want_status; stderr: $(head -c 600 "$tmp/err")"
+		return 1
+	fi
+	if ! cmp -s "$out" "$root/tests/guests/$expected"; then
+		echo "serial output differs from tests/guests/$expected:"
+		diff -u "$root/tests/guests/$expected" "$out" | head -n 20
+		return 1
+	fi
+}
+
+report() {
+	local label=$1 msg
+	shift
+	if msg=$("$@"); then
+		tap_ok "$label"; passed=$((passed + 1))
+	else
+		tap_fail "$label" "$(echo "$msg" | sed '2,$s/^/# /')"; failed=$((failed + 1))
+	fi
+}
+
+while IFS=$'\t' read -r name append status expected; do
+	case $name in ''|'#'*) continue ;; esac
+	report "interp: $name $append" check_row "$name" "$append" "$status" "$expected"
+done <"$tsv"
+
+smp=3
+report "interp (--smp 3): hello" check_row hello - 1 hello.expected
+smp=1
+
+# --accel auto: KVM when usable (silently), else the interpreter with one line on stderr.
+auto_line() {
+	local st
+	"$vmscope" --accel auto --kernel "$gdir/hello.elf" >"$tmp/auto.out" 2>"$tmp/auto" </dev/null
+	st=$?
+	[ "$st" = 1 ] && cmp -s "$tmp/auto.out" "$root/tests/guests/hello.expected" || { echo "status $st"; return 1; }
+	if [ -z "$(kvm_usable)" ]; then
+		[ ! -s "$tmp/auto" ] || { echo "KVM picked, but stderr says: $(cat "$tmp/auto")"; return 1; }
+	else
+		grep -Eq '^[^ ]+: --accel auto: KVM is not usable here, using interp$' "$tmp/auto" ||
+			{ echo "stderr: $(cat "$tmp/auto")"; return 1; }
+	fi
+}
+report "interp: --accel auto picks KVM when usable, else the interpreter and says so" auto_line
+
+# The checker itself must be able to fail.
+if ! check_row hello - 3 hello.expected >/dev/null && ! check_row hello - 1 pio.expected >/dev/null; then
+	tap_ok "interp: a wrong status or wrong output is reported"; passed=$((passed + 1))
+else
+	tap_fail "interp: a wrong status or wrong output is reported" "check_row accepted a mismatch"
+	failed=$((failed + 1))
+fi
+
+echo "# interp-guests: $passed passed, $failed failed"
+tap_done

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The Linux bzImage loader through the vmscope command line: tiny synthetic bzImages
+# (tests/linux/tiny-bzimage.S) entered at startup_64 and at the 32-bit entry check the state the
+# boot protocol promises and print the command line and initrd; bad images and sizes give their
+# exact message and exit status 4 (man/vmscope.1). Debian's real kernel header is checked when
+# make linux-fetch has cached it.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+. "$root/tests/tap.sh"
+B=${B:-build}
+case $B in /*) ;; *) B=$root/$B ;; esac
+vmscope=$B/vmscope
+tiny=$B/tests/linux/tiny-bzimage.bin
+tiny32=$B/tests/linux/tiny-bzimage32.bin
+
+[ -x "$vmscope" ] || skip_all "$vmscope not built"
+[ -r "$tiny" ] && [ -r "$tiny32" ] || skip_all "$tiny not built (make check builds it)"
+accel=auto
+if ! why=$(kvm_usable); then
+	"$vmscope" --help | grep -q interp || skip_all "no accelerator: $why, and no --accel interp"
+	accel=interp
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# run NAME WANT_STATUS STDERR_REGEX -- ARGS...: exit status and a stderr line; stdout in $tmp/out.
+run() {
+	local name=$1 want=$2 re=$3 status
+	shift 4
+	timeout -k 5 60 "$vmscope" --accel "$accel" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	status=$?
+	if [ "$status" != "$want" ]; then
+		tap_fail "$name" "exit status $status, want $want; stderr: $(head -c 400 "$tmp/err")"
+	elif [ -n "$re" ] && ! grep -Eq -- "$re" "$tmp/err"; then
+		tap_fail "$name" "stderr does not match /$re/: $(head -c 400 "$tmp/err")"
+	else
+		tap_ok "$name"
+	fi
+}
+# same_output NAME EXPECTED: $tmp/out is exactly EXPECTED (printf format).
+same_output() {
+	printf "$2" >"$tmp/want"
+	if cmp -s "$tmp/want" "$tmp/out"; then tap_ok "$1"; else tap_fail "$1" "output: $(od -c "$tmp/out" | head -n 5)"; fi
+}
+
+# ---- good images: the guest checks its entry state and exits with 3 (status 7) ----
+printf 'INITRD-OK\n' >"$tmp/initrd"
+printf 'MORE\n' >"$tmp/initrd2"
+run "64-bit entry: boot_params, long mode, GDT, stack" 7 "" -- -m 32 --kernel "$tiny" --initrd "$tmp/initrd" \
+	--append "console=ttyS0 hello"
+same_output "64-bit entry: command line and initrd reach the kernel" 'console=ttyS0 hello\nINITRD-OK\n'
+run "two --initrd files are joined, 4-byte aligned" 7 "" -- -m 32 --kernel "$tiny" --initrd "$tmp/initrd2" \
+	--initrd "$tmp/initrd"
+same_output "joined initrd content" '\nMORE\n\0\0\0INITRD-OK\n'
+run "32-bit entry without XLF_KERNEL_64" 7 "" -- -m 32 --kernel "$tiny32"
+same_output "32-bit entry output" '32 '
+
+# ---- bad images ----
+head -c 1000 "$tiny" >"$tmp/trunc.bin"
+run "truncated bzImage" 4 "truncated bzImage: .* the file has 1000" -- -m 32 --kernel "$tmp/trunc.bin"
+head -c 600 "$tiny" >"$tmp/trunc-hdr.bin"
+run "bzImage cut inside its setup header" 4 "truncated bzImage: the 600-byte file ends inside" -- -m 32 --kernel "$tmp/trunc-hdr.bin"
+cp "$tiny" "$tmp/old.bin"
+printf '\x04\x02' | dd of="$tmp/old.bin" bs=1 seek=$((0x206)) conv=notrunc status=none
+run "boot protocol 2.04 is too old" 4 "boot protocol 2.04 is too old: vmscope needs 2.06" -- -m 32 --kernel "$tmp/old.bin"
+cp "$tiny" "$tmp/noflag.bin"
+printf '\0\0' | dd of="$tmp/noflag.bin" bs=1 seek=$((0x1fe)) conv=notrunc status=none
+run "HdrS without the 0xaa55 boot flag" 4 "not a Linux bzImage: boot flag" -- -m 32 --kernel "$tmp/noflag.bin"
+head -c 5000 /dev/urandom | tr '\0' 'x' >"$tmp/random.bin"
+run "random file: neither Multiboot nor bzImage" 4 "not a Multiboot image .* nor a Linux bzImage" -- -m 32 --kernel "$tmp/random.bin"
+run "kernel does not fit in -m" 4 "does not fit in 16 MiB of RAM: .*init_size.*try -m" -- -m 16 --kernel "$tiny"
+truncate -s 40M "$tmp/big.img"
+run "initrd larger than RAM" 4 "larger than guest RAM" -- -m 32 --kernel "$tiny" --initrd "$tmp/big.img"
+truncate -s 10M "$tmp/mid.img"
+run "initrd does not fit beside the kernel" 4 "initrd .* does not fit between the kernel's end 0x1800000" -- -m 32 --kernel "$tiny" --initrd "$tmp/mid.img"
+long=$(head -c 3000 /dev/zero | tr '\0' 'x')
+run "command line longer than cmdline_size" 4 "command line is 3000 bytes; this kernel takes at most 2047" -- -m 32 --kernel "$tiny" --append "$long"
+
+# ---- the guest's reboot: reset bit of port 0xcf9 (Linux reboot=p) ends vmscope with status 0 ----
+printf '\xb0\x06\xba\xf9\x0c\x00\x00\xee\xf4' >"$tmp/reset.bin"	# mov al,6; mov edx,0xcf9; out dx,al; hlt
+run "reset via port 0xcf9: exit 0 and says so" 0 "guest reset the machine \\(port 0xcf9\\)" -- -m 4 --kernel "$tmp/reset.bin" --load-addr 0x10000
+
+# ---- Debian's kernel, when make linux-fetch cached it ----
+if [ -s "$B/linux/vmlinuz" ]; then
+	run "Debian's vmlinuz: header parsed, too large for -m 64" 4 "does not fit in 64 MiB of RAM: it runs at 0x1000000" -- -m 64 --kernel "$B/linux/vmlinuz"
+else
+	tap_skip "Debian's vmlinuz: header parsed, too large for -m 64" "$B/linux/vmlinuz not fetched (make linux-fetch)"
+fi
+tap_done

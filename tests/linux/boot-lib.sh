@@ -1,0 +1,46 @@
+# Sourced by the Linux boot scripts (linux-demo.sh, linux-boot-test.sh, qemu-boot.sh,
+# bench/linux-boot.sh): the shared command line, the commands, and "how far did it get".
+# Expects $root (the source tree) and $B (the build directory, absolute).
+LINUX_DIR=$B/linux
+LINUX_KERNEL=$LINUX_DIR/vmlinuz
+LINUX_INITRD=$LINUX_DIR/initrd.cpio.gz
+LINUX_MEM=512
+# reboot=p: init's "reboot -f" writes the reset bit of port 0xcf9 (no ACPI needed); panic=-1:
+# a panic resets at once instead of hanging; no_timer_check: TCG/interpreter timing is uneven.
+LINUX_APPEND="console=ttyS0 reboot=p panic=-1 no_timer_check"
+LINUX_FIRST_LINE="vmscope-init: started"
+LINUX_LAST_LINE="vmscope-init: done, rebooting"
+
+# Sets the array qemu_argv to the QEMU TCG command line.
+linux_qemu_argv() {
+	qemu_argv=(qemu-system-x86_64 -accel tcg -M pc -m "$LINUX_MEM" -nodefaults -display none -serial stdio
+		   -no-reboot -kernel "$LINUX_KERNEL" -initrd "$LINUX_INITRD" -append "$LINUX_APPEND")
+}
+# Sets vmscope_argv to the vmscope command line with accelerator $1.
+linux_vmscope_argv() {
+	vmscope_argv=("$B/vmscope" --accel "$1" -m "$LINUX_MEM" --kernel "$LINUX_KERNEL" --initrd "$LINUX_INITRD"
+		      --append "$LINUX_APPEND")
+}
+
+# True when this vmscope has the interpreter backend (issue 3).
+linux_have_interp() { "$B/vmscope" --help 2>/dev/null | grep -q 'interp'; }
+
+# linux_stage LOG: one line saying how far a boot got, from its serial output.
+linux_stage() {
+	local log=$1
+	if grep -q "$LINUX_LAST_LINE" "$log"; then
+		echo "init ran to the end and rebooted"
+	elif grep -q "$LINUX_FIRST_LINE" "$log"; then
+		echo "init started but did not finish: last line: $(tail -n 1 "$log")"
+	elif grep -q "Kernel panic" "$log"; then
+		echo "kernel panic: $(grep -m1 'Kernel panic' "$log")"
+	elif grep -q "Linux version" "$log"; then
+		echo "the kernel proper booted but init never printed; last line: $(tail -n 1 "$log")"
+	elif grep -q "Decompressing Linux" "$log"; then
+		echo "the decompressor ran but the kernel printed nothing after it; last line: $(tail -n 1 "$log")"
+	elif [ -s "$log" ]; then
+		echo "some serial output, no kernel banner: $(tail -n 1 "$log")"
+	else
+		echo "no serial output at all: the kernel did not get as far as its decompressor's first message"
+	fi
+}

@@ -119,7 +119,7 @@ fi
 
 # ---- session 3: watchpoints ----
 if start_vm -S --append "ticks=1000000"; then
-	run_gdb s3 "watch ticks" "continue" "print ticks" "delete" "rwatch demo_result" "continue" "detach"
+	run_gdb s3 "watch ticks" "continue" "print ticks" "delete" "rwatch ticks" "continue" "detach"
 	expect s3 "watch a global (write watchpoint)" "Old value = 0"
 	expect s3 "watch stops after the write" "New value = 1"
 	if grep -q "cannot be emulated by stepping\|Could not insert hardware watchpoint" "$tmp/s3.out" "$tmp/vm.err"; then

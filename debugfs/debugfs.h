@@ -2,7 +2,7 @@
 /*
  * debugfs.h — host KVM introspection for kvmstat and vmscope: where debugfs and tracefs are
  * mounted, and statistics providers behind one ops struct that return plain {name, value}
- * samples (no curses here):
+ * samples (no terminal code here):
  *   - "debugfs"     <debugfs>/kvm: global counters, per-VM <pid>-<fd> folders, vcpuN folders;
  *   - "tracepoints" <tracefs>/events/kvm*: perf_event_open counters, per CPU or per thread of
  *                   a pid, with per-exit-reason children through tracepoint filters;

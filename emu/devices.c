@@ -36,6 +36,7 @@ static void dev_pic_destroy(void *d) { emu_pic_destroy(d); }
 static void dev_pit_destroy(void *d) { emu_pit_destroy(d); }
 static void dev_rtc_destroy(void *d) { emu_rtc_destroy(d); }
 static void dev_pci_destroy(void *d) { emu_pci_host_destroy(d); }
+static void dev_apic_destroy(void *d) { emu_apic_destroy(d); }
 
 static int dev_serial(struct emu_vm *vm, void **out)
 {
@@ -49,6 +50,10 @@ static int dev_debug_exit(struct emu_vm *vm, void **out)
 static int dev_pic(struct emu_vm *vm, void **out) { return emu_pic_create(vm, (struct emu_pic **)out); }
 static int dev_pit(struct emu_vm *vm, void **out) { return emu_pit_create(vm, (struct emu_pit **)out); }
 static int dev_rtc(struct emu_vm *vm, void **out) { return emu_rtc_create(vm, (struct emu_rtc **)out); }
+static int dev_apic(struct emu_vm *vm, void **out)
+{
+	return emu_apic_create(vm, vm->cfg.nr_vcpus, (struct emu_apic **)out);
+}
 static int dev_pci(struct emu_vm *vm, void **out) { return emu_pci_host_create(vm, (struct emu_pci_host **)out); }
 
 /* In creation order; the PIC and PIT only when the backend has no in-kernel irqchip. */
@@ -61,6 +66,7 @@ static const struct {
 	enum dev_when when;
 } emu_standard_devices[] = {
 	{ "8259 PIC", dev_pic, dev_pic_destroy, DEV_NO_KERNEL_IRQCHIP },
+	{ "local APICs and I/O APIC", dev_apic, dev_apic_destroy, DEV_NO_KERNEL_IRQCHIP },
 	{ "8254 PIT", dev_pit, dev_pit_destroy, DEV_NO_KERNEL_PIT },
 	{ "MC146818 RTC", dev_rtc, dev_rtc_destroy, DEV_ALWAYS },
 	{ "8250 UART (COM1)", dev_serial, dev_serial_destroy, DEV_ALWAYS },

@@ -144,23 +144,36 @@ EMU_MUST_CHECK int emu_io_register(struct emu_vm *vm, enum emu_io_space space, u
  */
 uint64_t emu_io_dispatch(struct emu_vm *vm, struct emu_vcpu *vcpu, enum emu_io_space space,
 			 uint64_t addr, unsigned size, bool is_write, uint64_t value);
+/* Inside a device's read/write: the vCPU whose access emu_io_dispatch is serving on this thread
+ * (NULL when the access did not come from a vCPU). Per-vCPU devices (the local APIC) use it. */
+struct emu_vcpu *emu_io_current_vcpu(void);
 
 /* ---- interrupts ---- */
 
 /* Drive an ISA IRQ line (0-15): to the in-kernel irqchip or the userspace PIC. Any thread. */
 void emu_vm_set_irq(struct emu_vm *vm, unsigned irq, int level);
 
-/* The userspace interrupt controller (the 8259 PIC model registers itself; later the APICs).
+/* The userspace interrupt controller (the 8259 PIC model registers itself; the APICs (emu/dev/
+ * apic.c) register on top of it and keep it behind the boot CPU's LINT0).
  * Not used when the backend has an in-kernel irqchip. */
 struct emu_intr_ops {
 	void (*set_irq)(void *opaque, unsigned irq, int level);
-	bool (*has_pending)(void *opaque);	/* INTR line asserted */
+	bool (*has_pending)(void *opaque);	/* INTR line asserted (the boot CPU's, with APICs) */
 	int (*ack)(void *opaque);		/* INTA cycle: returns the vector */
+	/* Optional (local APICs): each vCPU's own interrupt line. NULL: only vCPU 0 has one. */
+	bool (*vcpu_has_pending)(void *opaque, unsigned vcpu);
+	int (*vcpu_ack)(void *opaque, unsigned vcpu);
 };
 void emu_vm_set_intr_controller(struct emu_vm *vm, const struct emu_intr_ops *ops, void *opaque);
+/* The controller registered now (NULLs when none): a new controller chains to the old one. */
+void emu_vm_get_intr_controller(struct emu_vm *vm, const struct emu_intr_ops **ops, void **opaque);
 /* The backends' view of the INTR line (false when there is no userspace controller). */
 bool emu_vm_intr_is_pending(struct emu_vm *vm);
 int emu_vm_intr_ack(struct emu_vm *vm);
+/* Per-vCPU view, for the local APICs: a backend should ask for its own vCPU with these (for
+ * vCPU 0 without per-vCPU ops they equal the two above; other vCPUs then have nothing). */
+bool emu_vcpu_intr_is_pending(struct emu_vcpu *vcpu);
+int emu_vcpu_intr_ack(struct emu_vcpu *vcpu);
 /* Wakes vCPUs that are halted or running so they notice new interrupts or requests. */
 void emu_vm_kick_all(struct emu_vm *vm);
 

@@ -166,11 +166,23 @@ uint64_t emu_bus_access(struct emu_bus *bus, enum emu_io_space space, uint64_t a
 	return ret;
 }
 
+static __thread struct emu_vcpu *io_current_vcpu;
+
+struct emu_vcpu *emu_io_current_vcpu(void)
+{
+	return io_current_vcpu;
+}
+
 uint64_t emu_io_dispatch(struct emu_vm *vm, struct emu_vcpu *vcpu, enum emu_io_space space,
 			 uint64_t addr, unsigned size, bool is_write, uint64_t value)
 {
-	(void)vcpu;
-	return emu_bus_access(&vm->bus, space, addr, size, is_write, value);
+	struct emu_vcpu *prev = io_current_vcpu;
+	uint64_t ret;
+
+	io_current_vcpu = vcpu;
+	ret = emu_bus_access(&vm->bus, space, addr, size, is_write, value);
+	io_current_vcpu = prev;
+	return ret;
 }
 
 int emu_io_register(struct emu_vm *vm, enum emu_io_space space, uint64_t base, uint64_t len,

@@ -265,9 +265,10 @@ void emu_vm_set_irq(struct emu_vm *vm, unsigned irq, int level)
 	if (vm->intr)
 		vm->intr->set_irq(vm->intr_opaque, irq, level);
 	pthread_mutex_unlock(&vm->intr_lock);
-	/* The 8259's INTR line goes to the boot CPU: wake it only when there is something to take. */
-	if (vm->nr_vcpus && emu_vm_intr_is_pending(vm))
-		emu_vcpu_request(vm->vcpus[0], EMU_REQ_IRQ);
+	/* Wake only the vCPUs that have something to take (the 8259's INTR goes to the boot CPU). */
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (emu_vcpu_intr_is_pending(vm->vcpus[i]))
+			emu_vcpu_request(vm->vcpus[i], EMU_REQ_IRQ);
 }
 
 void emu_vm_set_intr_controller(struct emu_vm *vm, const struct emu_intr_ops *ops, void *opaque)
@@ -276,6 +277,42 @@ void emu_vm_set_intr_controller(struct emu_vm *vm, const struct emu_intr_ops *op
 	vm->intr = ops;
 	vm->intr_opaque = opaque;
 	pthread_mutex_unlock(&vm->intr_lock);
+}
+
+void emu_vm_get_intr_controller(struct emu_vm *vm, const struct emu_intr_ops **ops, void **opaque)
+{
+	pthread_mutex_lock(&vm->intr_lock);
+	*ops = vm->intr;
+	*opaque = vm->intr_opaque;
+	pthread_mutex_unlock(&vm->intr_lock);
+}
+
+bool emu_vcpu_intr_is_pending(struct emu_vcpu *vcpu)
+{
+	struct emu_vm *vm = vcpu->vm;
+	bool pending = false;
+
+	pthread_mutex_lock(&vm->intr_lock);
+	if (vm->intr && vm->intr->vcpu_has_pending)
+		pending = vm->intr->vcpu_has_pending(vm->intr_opaque, vcpu->index);
+	else if (vm->intr && vcpu->index == 0)
+		pending = vm->intr->has_pending(vm->intr_opaque);
+	pthread_mutex_unlock(&vm->intr_lock);
+	return pending;
+}
+
+int emu_vcpu_intr_ack(struct emu_vcpu *vcpu)
+{
+	struct emu_vm *vm = vcpu->vm;
+	int vector = -ENOENT;
+
+	pthread_mutex_lock(&vm->intr_lock);
+	if (vm->intr && vm->intr->vcpu_ack)
+		vector = vm->intr->vcpu_ack(vm->intr_opaque, vcpu->index);
+	else if (vm->intr && vcpu->index == 0)
+		vector = vm->intr->ack(vm->intr_opaque);
+	pthread_mutex_unlock(&vm->intr_lock);
+	return vector;
 }
 
 bool emu_vm_intr_is_pending(struct emu_vm *vm)

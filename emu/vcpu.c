@@ -247,7 +247,7 @@ static bool vcpu_halt(struct emu_vcpu *vcpu)
 		return true;
 	}
 	pthread_mutex_lock(&vm->lock);
-	while (!vm->ended && !emu_vcpu_has_request(vcpu) && !emu_vm_intr_is_pending(vm))
+	while (!vm->ended && !emu_vcpu_has_request(vcpu) && !emu_vcpu_intr_is_pending(vcpu))
 		pthread_cond_wait(&vm->cond, &vm->lock);
 	pthread_mutex_unlock(&vm->lock);
 	return false;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gdbstub/gdbstub-local.h"
+#include "gdbstub/trace-events.h"
 
 int gdb_stub_create(const struct gdb_stub_config *cfg, struct gdb_stub **out)
 {
@@ -100,6 +101,7 @@ void gdb_reply_bin(struct gdb_stub *s, const void *payload, size_t len)
 	}
 	n += (size_t)snprintf((char *)s->tx + n, 4, "#%02x", sum);
 	s->tx_len = n;
+	trace_gdb_packet_out((const char *)s->tx);	/* NUL-terminated by the snprintf */
 	s->write(s->write_ctx, s->tx, n);
 }
 
@@ -222,6 +224,7 @@ int gdb_stub_resume(struct gdb_stub *s, int step_vcpu)
 
 void gdb_stub_handle_stop(struct gdb_stub *s, const struct gdb_stop *stop)
 {
+	trace_gdb_stop(stop->vcpu, stop->reason, stop->addr);
 	if (stop->reason == GDB_STOP_EXITED) {
 		s->running = false;
 		s->exited = true;
@@ -307,6 +310,7 @@ static void gdb_stub_event(struct gdb_stub *s, enum gdb_parser_event ev)
 			return;	/* all-stop: only 0x03 is expected while the guest runs */
 		{
 			char *payload = (char *)gdb_parser_packet(s->parser, &len);
+			trace_gdb_packet_in(payload);
 			gdb_cmd_dispatch(s, payload, len);
 		}
 		return;

@@ -2,7 +2,7 @@
 /*
  * The model: reads every open source, keeps one series per (name, pid, vcpu) with its baseline,
  * and aggregates the series into the rows of the current view. Counters of a VM that goes away
- * stay in the totals (they never run backwards). No curses here.
+ * stay in the totals (they never run backwards). No terminal drawing here (see ui.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@ struct kvmstat_series {
 	int pid, vcpu;
 	int src;
 	uint64_t base, last;
+	uint64_t carried;	/* counted before the counter restarted (same key, new VM) */
 	unsigned seen;		/* refresh count of the last sighting */
 	struct kvmstat_series *next;
 };
@@ -416,7 +417,7 @@ static void kvmstat_aggregate(struct kvmstat_model *m)
 
 			if (!kvmstat_row_key(m, s, key, sizeof(key)) || !(r = kvmstat_row_get(m, key)))
 				continue;
-			r->raw += s->last - s->base;
+			r->raw += s->carried + s->last - s->base;
 			r->live |= s->seen == m->refreshes;
 		}
 	for (unsigned i = 0; i < m->nr_rows; i++) {
@@ -436,7 +437,7 @@ static void kvmstat_update_exit_total(struct kvmstat_model *m)
 	for (unsigned b = 0; b < m->stab_size; b++)
 		for (struct kvmstat_series *s = m->stab[b]; s; s = s->next)
 			if (s->vcpu < 0 && kvmstat_is_exit_signal(m, s->name))
-				raw += s->last - s->base;
+				raw += s->carried + s->last - s->base;
 	struct kvmstat_row *r = m->exit_signal[0] && m->view == KVMSTAT_VIEW_EVENTS ? kvmstat_row_get(m, m->exit_signal) : NULL;
 	if (r) {
 		prev = r->prev_raw;
@@ -467,8 +468,10 @@ static int kvmstat_read_sources(struct kvmstat_model *m)
 
 			if (!s)
 				return -ENOMEM;
-			if (m->cur.v[k].value < s->last)	/* a reused key (VM restarted): count anew */
-				s->base = 0, s->last = 0;
+			if (m->cur.v[k].value < s->last) {	/* a reused key (VM restarted): count anew */
+				s->carried += s->last - s->base;
+				s->base = 0;
+			}
 			s->last = m->cur.v[k].value;
 			s->seen = m->refreshes + 1;
 		}

@@ -22,7 +22,8 @@ trap cleanup EXIT
 
 accels=()
 if why=$(kvm_usable); then accels+=(kvm); else tap_skip "kvm: all backends" "$why"; fi
-if "$vm" --accel interp --kernel "$guest" --append iters=1 >/dev/null 2>"$tmp/err"; then
+"$vm" --accel interp --kernel "$guest" --append iters=1 >/dev/null 2>"$tmp/err"
+if [ $? = 1 ]; then	# the pio guest's debug-exit status
 	accels+=(interp)
 else
 	tap_skip "interp: all backends" "vmscope --accel interp does not run here yet: $(head -n 1 "$tmp/err")"
@@ -129,6 +130,16 @@ for accel in "${accels[@]}"; do
 	check_ftrace
 	check_usdt
 done
+
+# Both backends ran the same guest: the same port I/O, in the same order, with the same values.
+if [ ${#accels[@]} = 2 ]; then
+	for a in kvm interp; do "$vt" print --event 'pio_*' "$tmp/$a.vmt" | awk '{$1=""; print}' >"$tmp/$a.io"; done
+	if [ -s "$tmp/kvm.io" ] && diff -q "$tmp/kvm.io" "$tmp/interp.io" >/dev/null; then
+		tap_ok "kvm and interp traces agree: $(wc -l <"$tmp/kvm.io") pio records, same order and values"
+	else
+		tap_fail "kvm and interp traces agree" "$(diff "$tmp/kvm.io" "$tmp/interp.io" | head -5)"
+	fi
+fi
 
 # option errors and help
 "$vm" --kernel "$guest" --trace no_such_event >/dev/null 2>"$tmp/err"

@@ -35,6 +35,7 @@ static struct trace_ring *trace_ring_new(struct trace_handle *h)
 		free(r);
 		return NULL;
 	}
+	memset(r->buf, 0, h->ring_size);	/* fault the pages in now, not one by one while tracing */
 	r->size = h->ring_size;
 	r->vcpu = trace_thread_vcpu();
 	r->next = atomic_load(&h->rings);

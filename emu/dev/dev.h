@@ -16,6 +16,7 @@ struct emu_pit;
 struct emu_rtc;
 struct emu_debug_exit;
 struct emu_pci_host;
+struct emu_apic;
 
 /* 8250/16550A UART: tx to out_fd (or nowhere when -1), rx from in_fd when it is a tty/pipe. */
 EMU_MUST_CHECK int emu_serial_create(struct emu_vm *vm, uint16_t base, unsigned irq, int out_fd, int in_fd,
@@ -37,6 +38,13 @@ void emu_pit_destroy(struct emu_pit *p);
 /* MC146818 CMOS RTC at 0x70/0x71, time from the host clock. */
 EMU_MUST_CHECK int emu_rtc_create(struct emu_vm *vm, struct emu_rtc **out);
 void emu_rtc_destroy(struct emu_rtc *r);
+
+/* The local APICs (one per vCPU, xAPIC at 0xfee00000) and the I/O APIC (0xfec00000, 24 pins,
+ * ISA IRQ n on pin n, IRQ 0 on pin 2). Create after the PIC: the APICs become the interrupt
+ * controller and keep the PIC behind vCPU 0's LINT0 (ExtINT, unmasked at reset as in QEMU), so a
+ * guest that never touches the APICs sees the PIC alone. A timer thread follows the host clock. */
+EMU_MUST_CHECK int emu_apic_create(struct emu_vm *vm, unsigned nr_vcpus, struct emu_apic **out);
+void emu_apic_destroy(struct emu_apic *a);
 
 /* PCI configuration mechanism #1 ports 0xcf8/0xcfc with no devices (reads all-ones), and the
  * reset control register 0xcf9 (bit 2 ends the guest with EMU_END_RESET). */

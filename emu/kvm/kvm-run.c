@@ -67,18 +67,18 @@ static void kvm_inject_irq(struct emu_vcpu *vcpu, struct kvm_vcpu_data *v)
 	struct kvm_vm_data *k = emu_vm_accel_data(vm);
 	bool pending;
 
-	if (k->irqchip || emu_vcpu_index(vcpu) != 0)
+	if (k->irqchip)
 		return;
-	pending = emu_vm_intr_is_pending(vm);
+	pending = emu_vcpu_intr_is_pending(vcpu);	/* vCPU 0's INTR, or its own LAPIC's */
 
 	if (pending && v->run->ready_for_interrupt_injection && v->run->if_flag) {
-		int vector = emu_vm_intr_ack(vm);
+		int vector = emu_vcpu_intr_ack(vcpu);
 		if (vector >= 0) {
 			struct kvm_interrupt irq = { .irq = (uint32_t)vector };
 			(void)!ioctl(v->fd, KVM_INTERRUPT, &irq);
 			trace_irq_deliver(emu_vcpu_index(vcpu), irq.irq);
 		}
-		pending = emu_vm_intr_is_pending(vm);
+		pending = emu_vcpu_intr_is_pending(vcpu);
 	}
 	v->run->request_interrupt_window = pending;
 }

@@ -11,6 +11,7 @@
 
 #include "emu/accel.h"
 #include "emu/x86/x86.h"
+#include "emu/trace-events.h"
 
 struct interp_vcpu {
 	struct x86_cpu *cpu;
@@ -26,28 +27,47 @@ static struct interp_vcpu *iv(struct emu_vcpu *vcpu)
 
 /* ---- the bus the CPU sees ---- */
 
+/* Tracepoints: an access is where KVM would exit to user space, so it is traced as an exit (with
+ * the RIP after the instruction, as KVM reports it) and a return to the guest: both backends give
+ * the same event sequence. */
+static void bus_trace_exit(struct interp_vcpu *v, const char *why)
+{
+	if (trace_vcpu_exit_is_enabled())
+		trace_vcpu_exit(emu_vcpu_index(v->vcpu), why, v->cpu->next_rip);
+}
+
 static uint64_t bus_mmio_read(void *o, uint64_t gpa, unsigned size)
 {
 	struct interp_vcpu *v = o;
-	return emu_io_dispatch(v->vm, v->vcpu, EMU_IO_MMIO, gpa, size, false, 0);
+	bus_trace_exit(v, "mmio");
+	uint64_t r = emu_io_dispatch(v->vm, v->vcpu, EMU_IO_MMIO, gpa, size, false, 0);
+	trace_vcpu_run(emu_vcpu_index(v->vcpu));
+	return r;
 }
 
 static void bus_mmio_write(void *o, uint64_t gpa, unsigned size, uint64_t value)
 {
 	struct interp_vcpu *v = o;
+	bus_trace_exit(v, "mmio");
 	(void)emu_io_dispatch(v->vm, v->vcpu, EMU_IO_MMIO, gpa, size, true, value);
+	trace_vcpu_run(emu_vcpu_index(v->vcpu));
 }
 
 static uint64_t bus_pio_read(void *o, uint16_t port, unsigned size)
 {
 	struct interp_vcpu *v = o;
-	return emu_io_dispatch(v->vm, v->vcpu, EMU_IO_PIO, port, size, false, 0);
+	bus_trace_exit(v, "io");
+	uint64_t r = emu_io_dispatch(v->vm, v->vcpu, EMU_IO_PIO, port, size, false, 0);
+	trace_vcpu_run(emu_vcpu_index(v->vcpu));
+	return r;
 }
 
 static void bus_pio_write(void *o, uint16_t port, unsigned size, uint64_t value)
 {
 	struct interp_vcpu *v = o;
+	bus_trace_exit(v, "io");
 	(void)emu_io_dispatch(v->vm, v->vcpu, EMU_IO_PIO, port, size, true, value);
+	trace_vcpu_run(emu_vcpu_index(v->vcpu));
 }
 
 static bool bus_intr_is_pending(void *o)
@@ -139,7 +159,14 @@ static const enum emu_debug_reason debug_reasons[] = {
 static int interp_vcpu_run(struct emu_vcpu *vcpu, struct emu_exit *ex)
 {
 	struct x86_cpu *cpu = iv(vcpu)->cpu;
-	switch (x86_cpu_run(cpu, 0)) {
+	static const char *const exit_names[] = { "hlt", "debug", "shutdown", "request" };
+	int run;
+
+	trace_vcpu_run(emu_vcpu_index(vcpu));
+	run = x86_cpu_run(cpu, 0);
+	trace_vcpu_exit(emu_vcpu_index(vcpu), exit_names[run == X86_RUN_HLT ? 0 : run == X86_RUN_DEBUG ? 1 :
+							      run == X86_RUN_SHUTDOWN ? 2 : 3], cpu->rip);
+	switch (run) {
 	case X86_RUN_HLT:
 		ex->reason = EMU_EXIT_HLT;
 		break;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "emu/x86/handlers.h"
+#include "emu/x86/trace-events.h"
 
 #define BLOCK_MAX 32
 #define HASH_BITS 14
@@ -31,7 +32,17 @@ struct x86_codepage {
 	struct x86_block *blocks;
 };
 
+#define JC_SIZE 4096
+
+/* Linear RIP (+ mode, CPL-3 bit) → block, valid while no TLB flush happened (gen). */
+struct x86_jc {
+	uint64_t lin;
+	uint32_t key, gen;
+	struct x86_block *blk;
+};
+
 struct x86_blocks {
+	struct x86_jc jc[JC_SIZE];
 	uint8_t *arena;
 	size_t used;
 	struct x86_block *hash[HASH_SIZE];
@@ -195,6 +206,7 @@ void x86_blocks_flush(struct x86_cpu *cpu)
 		b->pages[i] = NULL;
 	}
 	b->used = 0;
+	memset(b->jc, 0, sizeof(b->jc));
 	x86_tlb_flush(cpu, false);
 }
 
@@ -374,14 +386,35 @@ static struct x86_block *block_translate(struct x86_cpu *cpu, uint64_t lin, uint
 	return blk;
 }
 
+static struct x86_block *block_lookup(struct x86_cpu *cpu, uint64_t lin, struct x86_tlbe *e, uint32_t key,
+				      struct x86_insn *single);
+
 static struct x86_block *block_find(struct x86_cpu *cpu, struct x86_insn *single)
 {
-	uint64_t lin = fetch_lin(cpu), gpa;
+	uint64_t lin = fetch_lin(cpu);
 	struct x86_tlbe *e = &cpu->tlb_x[(lin >> 12) & (X86_TLB_SIZE - 1)];
-	uint32_t key = mode_key(cpu);
+	uint32_t key = mode_key(cpu) | (uint32_t)cpu->tlb_user << 8;
+	struct x86_jc *jc = &cpu->blocks->jc[(lin ^ (lin >> 12)) & (JC_SIZE - 1)];
 	struct x86_block *blk;
 	if (cpu->mode != X86_MODE_LONG64 && cpu->rip > cpu->seg[X86_CS].limit)
 		x86_gp0(cpu);
+	if (jc->lin == lin && jc->key == key && jc->gen == cpu->jc_gen && jc->blk->valid)
+		return jc->blk;
+	blk = block_lookup(cpu, lin, e, key & 0xff, single);
+	if (blk) {
+		jc->lin = lin;
+		jc->key = key;
+		jc->gen = cpu->jc_gen;
+		jc->blk = blk;
+	}
+	return blk;
+}
+
+static struct x86_block *block_lookup(struct x86_cpu *cpu, uint64_t lin, struct x86_tlbe *e, uint32_t key,
+				      struct x86_insn *single)
+{
+	uint64_t gpa;
+	struct x86_block *blk;
 	if (e->tag == ((lin & ~0xfffull) | cpu->tlb_user)) {
 		gpa = e->gpa | (lin & 0xfff);
 	} else {
@@ -406,15 +439,22 @@ static inline void exec_one(struct x86_cpu *cpu, const struct x86_insn *in)
 	cpu->icount++;
 }
 
+/* The hot loop. Instructions retired are counted per block (an exception in the middle of a
+ * block leaves the count short by the instructions before it). */
 static void exec_block(struct x86_cpu *cpu, const struct x86_block *blk)
 {
 	const struct x86_insn *in = blk->insns, *end = in + blk->n;
+	uint64_t mask = cpu->mode == X86_MODE_LONG64 ? ~0ull : x86_mask(cpu->code_size);
 	cpu->end_block = false;
-	for (; in < end; in++) {
-		exec_one(cpu, in);
+	while (in < end) {
+		cpu->next_rip = (cpu->rip + in->len) & mask;
+		in->fn(cpu, in);
+		cpu->rip = cpu->next_rip;
+		in++;
 		if (__builtin_expect(cpu->end_block, 0))
 			break;
 	}
+	cpu->icount += (uint64_t)(in - blk->insns);
 }
 
 /* The INTR line is looked at only when something may have changed it or the ability to take it:
@@ -438,6 +478,7 @@ static void take_interrupt(struct x86_cpu *cpu)
 	if (vec < 0)
 		return;
 	cpu->nr_interrupts++;
+	trace_x86_interrupt((unsigned)vec & 0xff, cpu->rip);
 	cpu->exc_vec = 0x100;
 	cpu->next_rip = cpu->rip;
 	x86_deliver(cpu, vec & 0xff, false, 0, X86_EV_EXT);

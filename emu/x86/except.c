@@ -5,6 +5,7 @@
  * gates, privilege-change stacks from the TSS) and the long-mode IDT (IST, 16-byte gates).
  */
 #include "emu/x86/handlers.h"
+#include "emu/x86/trace-events.h"
 
 #define EFER_LMA (1ull << 10)
 
@@ -274,6 +275,7 @@ void x86_exception_entry(struct x86_cpu *cpu)
 		}
 	}
 	cpu->nr_exceptions++;
+	trace_x86_exception((unsigned)vec, has_err, err, cpu->rip);
 	cpu->exc_vec = (int16_t)vec;
 	x86_deliver(cpu, vec, has_err, err, X86_EV_EXC);
 	cpu->exc_vec = -1;

@@ -19,9 +19,47 @@ uint64_t x86_szp(uint64_t res, unsigned size)
 	return f;
 }
 
+static bool shift_cf(const struct x86_lazy *l)
+{
+	unsigned bits = l->size * 8, c = (unsigned)l->b;
+	switch (l->op) {
+	case X86_LF_SHL: return c > bits ? 0 : (l->a >> (bits - c)) & 1;
+	case X86_LF_SHR: return c > bits ? 0 : (l->a >> (c - 1)) & 1;
+	default: return ((int64_t)x86_sext(l->a, l->size) >> (c - 1 > 63 ? 63 : c - 1)) & 1;
+	}
+}
+
+/* CF alone from the lazy state (adc/sbb/rcl/rcr, jb/jae need nothing else). */
+bool x86_lf_cf(const struct x86_cpu *cpu)
+{
+	const struct x86_lazy *l = &cpu->lf;
+	uint64_t m = x86_mask(l->size), a = l->a & m, b = l->b & m, r = l->res & m;
+	switch (l->op) {
+	case X86_LF_ADD: return r < a;
+	case X86_LF_SUB: return a < b;
+	case X86_LF_ADC: return l->cin ? r <= a : r < a;
+	case X86_LF_SBB: return l->cin ? a <= b : a < b;
+	case X86_LF_SHL: case X86_LF_SHR: case X86_LF_SAR: return shift_cf(l);
+	case X86_LF_ROT: return l->rot_flags & 1;
+	default: return x86_lf_eval(cpu) & X86_CF;
+	}
+}
+
+static uint64_t lf_eval_state(const struct x86_lazy *l);
+
 uint64_t x86_lf_eval(const struct x86_cpu *cpu)
 {
 	const struct x86_lazy *l = &cpu->lf;
+	if (l->op == X86_LF_ROT) {
+		struct x86_lazy p = { .res = l->pres, .a = l->pa, .b = l->pb, .op = l->pop, .size = l->psize, .cin = l->pcin };
+		uint64_t f = p.op == X86_LF_NONE ? cpu->rflags & X86_ARITH_FLAGS : lf_eval_state(&p);
+		return (f & ~(uint64_t)(X86_CF | X86_OF)) | (l->rot_flags & X86_CF) | ((l->rot_flags & 0x80) ? X86_OF : 0);
+	}
+	return lf_eval_state(l);
+}
+
+static uint64_t lf_eval_state(const struct x86_lazy *l)
+{
 	unsigned sh = x86_msb_shift(l->size);
 	uint64_t m = x86_mask(l->size), f = x86_szp(l->res, l->size);
 	switch (l->op) {
@@ -34,6 +72,27 @@ uint64_t x86_lf_eval(const struct x86_cpu *cpu)
 		f |= (l->a & m) < (l->b & m) ? X86_CF : 0;
 		f |= (((l->a ^ l->b) & (l->a ^ l->res)) >> sh) & 1 ? X86_OF : 0;
 		f |= (l->a ^ l->b ^ l->res) & X86_AF;
+		break;
+	case X86_LF_ADC:
+		f |= (l->cin ? (l->res & m) <= (l->a & m) : (l->res & m) < (l->a & m)) ? X86_CF : 0;
+		f |= (((l->a ^ l->res) & (l->b ^ l->res)) >> sh) & 1 ? X86_OF : 0;
+		f |= (l->a ^ l->b ^ l->res) & X86_AF;
+		break;
+	case X86_LF_SBB:
+		f |= (l->cin ? (l->a & m) <= (l->b & m) : (l->a & m) < (l->b & m)) ? X86_CF : 0;
+		f |= (((l->a ^ l->b) & (l->a ^ l->res)) >> sh) & 1 ? X86_OF : 0;
+		f |= (l->a ^ l->b ^ l->res) & X86_AF;
+		break;
+	case X86_LF_SHL: {
+		bool cf = shift_cf(l);
+		f |= X86_AF | (cf ? X86_CF : 0) | (((l->res >> sh) & 1) ^ cf ? X86_OF : 0);
+		break;
+	}
+	case X86_LF_SHR:
+		f |= X86_AF | (shift_cf(l) ? X86_CF : 0) | ((((l->res >> sh) ^ (l->res >> (sh - 1))) & 1) ? X86_OF : 0);
+		break;
+	case X86_LF_SAR:
+		f |= X86_AF | (shift_cf(l) ? X86_CF : 0);
 		break;
 	case X86_LF_INC:
 		f |= l->b ? X86_CF : 0;
@@ -74,6 +133,10 @@ bool x86_cond(struct x86_cpu *cpu, unsigned cc)
 	uint64_t f;
 	if (cpu->lf.op == X86_LF_SUB && cond_sub(&cpu->lf, cc, &r))
 		return r;
+	if (cpu->lf.op != X86_LF_NONE && (cc >> 1) == 2)	/* ZF: the result is zero */
+		return !(cpu->lf.res & x86_mask(cpu->lf.size)) ^ (cc & 1);
+	if (cpu->lf.op != X86_LF_NONE && (cc >> 1) == 4)	/* SF: its sign */
+		return ((cpu->lf.res >> x86_msb_shift(cpu->lf.size)) & 1) ^ (cc & 1);
 	f = x86_arith(cpu);
 	switch (cc >> 1) {
 	case 0: r = f & X86_OF; break;
@@ -119,36 +182,18 @@ void h_test(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_lf_set(cpu, X86_LF_LOGIC, s, a & b, a, b);
 }
 
-static uint64_t add_flags(uint64_t a, uint64_t b, uint64_t res, unsigned s, bool cf)
-{
-	unsigned sh = x86_msb_shift(s);
-	uint64_t f = x86_szp(res, s);
-	f |= cf ? X86_CF : 0;
-	f |= (((a ^ res) & (b ^ res)) >> sh) & 1 ? X86_OF : 0;
-	return f | ((a ^ b ^ res) & X86_AF);
-}
-
-static uint64_t sub_flags(uint64_t a, uint64_t b, uint64_t res, unsigned s, bool cf)
-{
-	unsigned sh = x86_msb_shift(s);
-	uint64_t f = x86_szp(res, s);
-	f |= cf ? X86_CF : 0;
-	f |= (((a ^ b) & (a ^ res)) >> sh) & 1 ? X86_OF : 0;
-	return f | ((a ^ b ^ res) & X86_AF);
-}
-
 void h_adc(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	bool c = x86_cf(cpu);
-	ALU_BODY(a + b + c, X86_LF_NONE);
-	x86_set_arith(cpu, add_flags(a, b, res, s, c ? res <= a : res < a));
+	ALU_BODY(a + b + c, X86_LF_ADC);
+	cpu->lf.cin = c;
 }
 
 void h_sbb(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	bool c = x86_cf(cpu);
-	ALU_BODY(a - b - c, X86_LF_NONE);
-	x86_set_arith(cpu, sub_flags(a, b, res, s, c ? a <= b : a < b));
+	ALU_BODY(a - b - c, X86_LF_SBB);
+	cpu->lf.cin = c;
 }
 
 /* ---- one-operand ALU ---- */
@@ -403,15 +448,13 @@ void h_shl(struct x86_cpu *cpu, const struct x86_insn *in)
 	struct x86_rmw m;
 	unsigned s = in->op[0].size, bits = s * 8, c = shift_count(cpu, in, s);
 	uint64_t a = x86_rmw_read(cpu, in, &m), res;
-	bool cf;
 	if (!c) {
 		zero_count(cpu, in, &m, a);
 		return;
 	}
 	res = c >= bits ? 0 : (a << c) & x86_mask(s);
-	cf = c > bits ? 0 : (a >> (bits - c)) & 1;
 	x86_rmw_write(cpu, in, &m, res);
-	shift_finish(cpu, s, res, cf, msb(res, s) ^ cf);
+	x86_lf_set(cpu, X86_LF_SHL, s, res, a, c);
 }
 
 void h_shr(struct x86_cpu *cpu, const struct x86_insn *in)
@@ -419,15 +462,13 @@ void h_shr(struct x86_cpu *cpu, const struct x86_insn *in)
 	struct x86_rmw m;
 	unsigned s = in->op[0].size, bits = s * 8, c = shift_count(cpu, in, s);
 	uint64_t a = x86_rmw_read(cpu, in, &m), res;
-	bool cf;
 	if (!c) {
 		zero_count(cpu, in, &m, a);
 		return;
 	}
 	res = c >= bits ? 0 : a >> c;
-	cf = c > bits ? 0 : (a >> (c - 1)) & 1;
 	x86_rmw_write(cpu, in, &m, res);
-	shift_finish(cpu, s, res, cf, msb(res, s) ^ ((res >> (s * 8 - 2)) & 1));
+	x86_lf_set(cpu, X86_LF_SHR, s, res, a, c);
 }
 
 void h_sar(struct x86_cpu *cpu, const struct x86_insn *in)
@@ -436,15 +477,13 @@ void h_sar(struct x86_cpu *cpu, const struct x86_insn *in)
 	unsigned s = in->op[0].size, c = shift_count(cpu, in, s);
 	uint64_t a = x86_rmw_read(cpu, in, &m), res;
 	int64_t sa = (int64_t)x86_sext(a, s);
-	bool cf;
 	if (!c) {
 		zero_count(cpu, in, &m, a);
 		return;
 	}
 	res = (uint64_t)(sa >> (c > 63 ? 63 : c)) & x86_mask(s);
-	cf = (sa >> (c - 1 > 63 ? 63 : c - 1)) & 1;
 	x86_rmw_write(cpu, in, &m, res);
-	shift_finish(cpu, s, res, cf, false);
+	x86_lf_set(cpu, X86_LF_SAR, s, res, a, c);
 }
 
 static uint64_t rotl(uint64_t a, unsigned c, unsigned bits)
@@ -454,10 +493,20 @@ static uint64_t rotl(uint64_t a, unsigned c, unsigned bits)
 	return c ? ((a << c) | (a >> (bits - c))) & m : a & m;
 }
 
+/* Rotates change only CF and OF: the previous lazy state is kept for the other four. */
 static void rot_finish(struct x86_cpu *cpu, bool cf, bool of)
 {
-	uint64_t f = x86_arith(cpu) & ~(uint64_t)(X86_CF | X86_OF);
-	x86_set_arith(cpu, f | (cf ? X86_CF : 0) | (of ? X86_OF : 0));
+	struct x86_lazy *l = &cpu->lf;
+	if (l->op == X86_LF_NONE) {
+		cpu->rflags = (cpu->rflags & ~(uint64_t)(X86_CF | X86_OF)) | (cf ? X86_CF : 0) | (of ? X86_OF : 0);
+		return;
+	}
+	if (l->op != X86_LF_ROT) {
+		l->pres = l->res, l->pa = l->a, l->pb = l->b;
+		l->pop = l->op, l->psize = l->size, l->pcin = l->cin;
+		l->op = X86_LF_ROT;
+	}
+	l->rot_flags = (uint8_t)((cf ? X86_CF : 0) | (of ? 0x80 : 0));
 }
 
 void h_rol(struct x86_cpu *cpu, const struct x86_insn *in)

@@ -11,9 +11,11 @@
 void x86_mov_cr(struct x86_cpu *cpu, const struct x86_insn *in);
 void x86_mov_dr(struct x86_cpu *cpu, const struct x86_insn *in);
 void x86_exception_entry(struct x86_cpu *cpu);
+/* A faster handler for the same instruction when its operands allow one, else in->fn. */
+x86_handler x86_specialize(const struct x86_insn *in);
 
 /* Effective address of the instruction's memory operand (address-size wrapped). */
-static inline uint64_t x86_ea(const struct x86_cpu *cpu, const struct x86_insn *in)
+static inline __attribute__((always_inline)) uint64_t x86_ea(const struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t a = (uint64_t)in->disp;
 	if (in->base != X86_NOREG)
@@ -23,13 +25,13 @@ static inline uint64_t x86_ea(const struct x86_cpu *cpu, const struct x86_insn *
 	return a & x86_mask(in->asz);
 }
 
-static inline uint64_t x86_op_lin(struct x86_cpu *cpu, const struct x86_insn *in, unsigned size, bool write)
+static inline __attribute__((always_inline)) uint64_t x86_op_lin(struct x86_cpu *cpu, const struct x86_insn *in, unsigned size, bool write)
 {
 	return x86_lin(cpu, in->seg, x86_ea(cpu, in), size, write);
 }
 
 /* Read operand i (zero-extended to 64 bits). */
-static inline uint64_t x86_rd(struct x86_cpu *cpu, const struct x86_insn *in, unsigned i)
+static inline __attribute__((always_inline)) uint64_t x86_rd(struct x86_cpu *cpu, const struct x86_insn *in, unsigned i)
 {
 	const struct x86_opnd *o = &in->op[i];
 	switch (o->type) {
@@ -41,7 +43,7 @@ static inline uint64_t x86_rd(struct x86_cpu *cpu, const struct x86_insn *in, un
 	}
 }
 
-static inline void x86_wr(struct x86_cpu *cpu, const struct x86_insn *in, unsigned i, uint64_t v)
+static inline __attribute__((always_inline)) void x86_wr(struct x86_cpu *cpu, const struct x86_insn *in, unsigned i, uint64_t v)
 {
 	const struct x86_opnd *o = &in->op[i];
 	if (o->type == X86_OT_REG)
@@ -57,7 +59,7 @@ struct x86_rmw {
 	uint64_t lin;
 };
 
-static inline uint64_t x86_rmw_read(struct x86_cpu *cpu, const struct x86_insn *in, struct x86_rmw *m)
+static inline __attribute__((always_inline)) uint64_t x86_rmw_read(struct x86_cpu *cpu, const struct x86_insn *in, struct x86_rmw *m)
 {
 	const struct x86_opnd *o = &in->op[0];
 	m->lin = 0;
@@ -69,7 +71,7 @@ static inline uint64_t x86_rmw_read(struct x86_cpu *cpu, const struct x86_insn *
 	return x86_read_lin(cpu, m->lin, o->size);
 }
 
-static inline void x86_rmw_write(struct x86_cpu *cpu, const struct x86_insn *in, const struct x86_rmw *m, uint64_t v)
+static inline __attribute__((always_inline)) void x86_rmw_write(struct x86_cpu *cpu, const struct x86_insn *in, const struct x86_rmw *m, uint64_t v)
 {
 	const struct x86_opnd *o = &in->op[0];
 	if (o->type == X86_OT_REG)

@@ -103,6 +103,7 @@ static void tlbe_clear(struct x86_tlbe *e)
 
 void x86_tlb_flush(struct x86_cpu *cpu, bool keep_global)
 {
+	cpu->jc_gen++;
 	for (unsigned i = 0; i < X86_TLB_SIZE; i++) {
 		if (!keep_global || !cpu->tlb_r[i].global)
 			tlbe_clear(&cpu->tlb_r[i]);
@@ -117,6 +118,7 @@ void x86_tlb_flush_page(struct x86_cpu *cpu, uint64_t lin)
 {
 	unsigned i = (lin >> 12) & (X86_TLB_SIZE - 1);
 	uint64_t page = lin & ~0xfffull;
+	cpu->jc_gen++;
 	if ((cpu->tlb_r[i].tag & ~1ull) == page)
 		tlbe_clear(&cpu->tlb_r[i]);
 	if ((cpu->tlb_w[i].tag & ~1ull) == page)

@@ -143,14 +143,14 @@ static inline uint64_t x86_sext(uint64_t v, unsigned size)
 	}
 }
 
-static inline uint64_t x86_get_reg(const struct x86_cpu *cpu, unsigned r, unsigned size, bool hi8)
+static inline __attribute__((always_inline)) uint64_t x86_get_reg(const struct x86_cpu *cpu, unsigned r, unsigned size, bool hi8)
 {
 	if (hi8)
 		return (cpu->r[r] >> 8) & 0xff;
 	return cpu->r[r] & x86_mask(size);
 }
 
-static inline void x86_set_reg(struct x86_cpu *cpu, unsigned r, unsigned size, bool hi8, uint64_t v)
+static inline __attribute__((always_inline)) void x86_set_reg(struct x86_cpu *cpu, unsigned r, unsigned size, bool hi8, uint64_t v)
 {
 	uint64_t *p = &cpu->r[r];
 	switch (size) {
@@ -193,9 +193,16 @@ static inline void x86_set_arith(struct x86_cpu *cpu, uint64_t f)
 	cpu->lf.op = X86_LF_NONE;
 }
 
+bool x86_lf_cf(const struct x86_cpu *cpu);
+
 static inline bool x86_cf(struct x86_cpu *cpu)
 {
-	return x86_arith(cpu) & X86_CF;
+	switch (cpu->lf.op) {
+	case X86_LF_NONE: return cpu->rflags & X86_CF;
+	case X86_LF_LOGIC: return false;
+	case X86_LF_INC: case X86_LF_DEC: return cpu->lf.b;
+	default: return x86_lf_cf(cpu);
+	}
 }
 
 bool x86_cond(struct x86_cpu *cpu, unsigned cc);

@@ -76,10 +76,15 @@ enum {
 };
 
 /* Lazy arithmetic flags: the last flag-setting operation, evaluated on demand. */
-enum x86_lf_op { X86_LF_NONE = 0, X86_LF_ADD, X86_LF_SUB, X86_LF_LOGIC, X86_LF_INC, X86_LF_DEC };
+enum x86_lf_op { X86_LF_NONE = 0, X86_LF_ADD, X86_LF_SUB, X86_LF_LOGIC, X86_LF_INC, X86_LF_DEC, X86_LF_ADC, X86_LF_SBB,
+		 X86_LF_SHL, X86_LF_SHR, X86_LF_SAR, X86_LF_ROT };
 struct x86_lazy {
-	uint64_t res, a, b;	/* for INC/DEC, b holds the preserved CF */
+	uint64_t res, a, b;	/* INC/DEC: b is the preserved CF; ADC/SBB: cin is the carry in; shifts: b = count */
+	uint8_t cin;
 	uint8_t op, size;	/* size in bytes */
+	/* ROT (rol/ror/rcl/rcr): CF (bit 0) and OF (bit 7) in rot_flags, the rest from the state before */
+	uint8_t rot_flags, pop, psize, pcin;
+	uint64_t pres, pa, pb;
 };
 
 #define X86_TLB_SIZE 256
@@ -175,6 +180,7 @@ struct x86_cpu {
 	struct x86_bus bus;
 	struct x86_tlbe tlb_r[X86_TLB_SIZE], tlb_w[X86_TLB_SIZE], tlb_x[X86_TLB_SIZE];
 	struct x86_blocks *blocks;
+	uint32_t jc_gen;	/* bumped by every TLB flush: invalidates the jump cache */
 
 	/* ---- statistics ---- */
 	uint64_t nr_exceptions, nr_interrupts, nr_pio, nr_mmio, nr_blocks_decoded, nr_smc, nr_unimpl;

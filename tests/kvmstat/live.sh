@@ -58,7 +58,7 @@ tp_qemu() {
 	local sock=$tmp/tp.sock
 	qemu-system-x86_64 -accel kvm -bios /usr/share/qemu/qboot.rom -kernel "$GUEST" -append "iters=$N" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		-display none -serial "file:$tmp/tp.serial" -monitor none -S -qmp "unix:$sock,server=on,wait=off" \
-		-name kvmstat-live 2>/dev/null &
+		-name "kvmstat-live-$$" 2>/dev/null &
 	local qp=$!; pids+=($qp)
 	"$K" -1 -t -p $qp -s 25 -f '^kvm_pio$' >"$tmp/tp.out" 2>"$tmp/tp.err" &
 	local kp=$!
@@ -74,7 +74,7 @@ tp_qemu() {
 # the vCPU threads vmscope creates afterwards are counted through perf inheritance.
 tp_vmscope() {
 	sh -c 'kill -STOP $$; exec "$@"' sh $B/vmscope --accel kvm --kernel "$GUEST" --append "iters=$N" --qmp none \
-		--serial "file:$tmp/vs.serial" --name kvmstat-live 2>"$tmp/vs.err" &
+		--serial "file:$tmp/vs.serial" --name "kvmstat-live-$$" 2>"$tmp/vs.err" &
 	local vp=$!; pids+=($vp)
 	for _ in $(seq 200); do [ "$(awk '{ print $3 }' /proc/$vp/stat 2>/dev/null)" = T ] && break; sleep 0.01; done
 	"$K" -1 -t -p $vp -s 25 -f '^kvm_pio$' >"$tmp/vt.out" 2>"$tmp/vt.err" &
@@ -93,7 +93,7 @@ qmp_qemu() {
 	local sock=$tmp/q.sock
 	# without isa-debug-exit the guest halts after its writes and QEMU stays up
 	qemu-system-x86_64 -accel kvm -bios /usr/share/qemu/qboot.rom -kernel "$GUEST" -append "iters=$N" -display none -serial "file:$tmp/q.serial" \
-		-monitor none -qmp "unix:$sock,server=on,wait=off" -name kvmstat-qmp 2>/dev/null &
+		-monitor none -qmp "unix:$sock,server=on,wait=off" -name "kvmstat-qmp-$$" 2>/dev/null &
 	local qp=$!; pids+=($qp)
 	if ! wait_for "$tmp/q.serial" "writes of"; then tap_fail "qmp-qemu-io_exits" "guest did not finish"; return; fi
 	"$K" --qmp "$sock" -1 -i -s 0.1 -f '^(io_exits|exits)$' >"$tmp/q.out" 2>"$tmp/q.err"
@@ -101,7 +101,7 @@ qmp_qemu() {
 	if [ "${n:-0}" -ge $N ] && { [ "${io:-0}" = 0 ] || [ "$io" -ge $N ]; }; then tap_ok "qmp-qemu-exits ($n >= $N, io_exits ${io:-0})"
 	else tap_fail "qmp-qemu-exits" "exits ${n:-none} < $N: $(cat "$tmp/q.out" "$tmp/q.err")"; fi
 	# -g finds the guest by its -name (QEMU itself, not a wrapper)
-	"$K" -g kvmstat-qmp -1 -t -s 0.1 -f '^kvm_pio$' >/dev/null 2>"$tmp/g.err"
+	"$K" -g "kvmstat-qmp-$$" -1 -t -s 0.1 -f '^kvm_pio$' >/dev/null 2>"$tmp/g.err"
 	if grep -q "reading tracepoints" "$tmp/g.err"; then tap_ok "guest-by-name"; else tap_fail "guest-by-name" "$(cat "$tmp/g.err")"; fi
 	kill $qp 2>/dev/null; wait $qp 2>/dev/null
 }

@@ -103,6 +103,51 @@ void emu_vm_set_intr_controller(struct emu_vm *vm, const struct emu_intr_ops *op
 	vm->intr_opaque = opaque;
 }
 
+void emu_vm_get_intr_controller(struct emu_vm *vm, const struct emu_intr_ops **ops, void **opaque)
+{
+	*ops = vm->intr_ops;
+	*opaque = vm->intr_opaque;
+}
+
+__thread struct emu_vcpu *devtest_current_vcpu;
+
+struct emu_vcpu *emu_io_current_vcpu(void)
+{
+	return devtest_current_vcpu;
+}
+
+unsigned emu_vcpu_index(const struct emu_vcpu *vcpu)
+{
+	return vcpu->index;
+}
+
+static const struct devtest_region *find_mmio(struct emu_vm *vm, uint64_t addr)
+{
+	for (int i = 0; i < vm->nr_regions; i++) {
+		const struct devtest_region *r = &vm->regions[i];
+		if (r->space == EMU_IO_MMIO && addr >= r->base && addr - r->base < r->len)
+			return r;
+	}
+	return NULL;
+}
+
+uint64_t devtest_mmio_read(struct emu_vm *vm, uint64_t addr, unsigned size)
+{
+	const struct devtest_region *r = find_mmio(vm, addr);
+
+	if (!r)
+		return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+	return r->ops->read(r->opaque, addr - r->base, size);
+}
+
+void devtest_mmio_write(struct emu_vm *vm, uint64_t addr, unsigned size, uint64_t value)
+{
+	const struct devtest_region *r = find_mmio(vm, addr);
+
+	if (r)
+		r->ops->write(r->opaque, addr - r->base, size, value);
+}
+
 void emu_vm_kick_all(struct emu_vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);

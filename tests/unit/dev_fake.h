@@ -2,7 +2,8 @@
 /*
  * dev_fake.h — a stand-in for libemu's VM so the device models (emu/dev/) are unit-tested with
  * no backend linked: dev_fake.c defines emu_io_register, emu_vm_set_irq, emu_vm_request_end,
- * emu_vm_set_intr_controller and emu_vm_kick_all over a recording struct emu_vm.
+ * emu_vm_set_intr_controller (and _get_), emu_vm_kick_all, emu_io_current_vcpu and
+ * emu_vcpu_index over a recording struct emu_vm.
  */
 #ifndef VMSCOPE_TESTS_DEV_FAKE_H
 #define VMSCOPE_TESTS_DEV_FAKE_H
@@ -37,7 +38,17 @@ struct emu_vm {
 	unsigned kicks;
 };
 
+/* Per-vCPU devices (the LAPIC): emu_io_current_vcpu() returns devtest_current_vcpu, and
+ * emu_vcpu_index() reads this struct. */
+struct emu_vcpu {
+	unsigned index;
+};
+extern __thread struct emu_vcpu *devtest_current_vcpu;
+
 struct emu_vm *devtest_vm_new(void);
+/* An MMIO access through the registered regions (unassigned: all-ones). */
+uint64_t devtest_mmio_read(struct emu_vm *vm, uint64_t addr, unsigned size);
+void devtest_mmio_write(struct emu_vm *vm, uint64_t addr, unsigned size, uint64_t value);
 void devtest_vm_free(struct emu_vm *vm);
 /* A port access through the registered regions, as emu_io_dispatch does (unassigned: all-ones). */
 uint64_t devtest_in(struct emu_vm *vm, uint16_t port, unsigned size);

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * exec-fast.c — specialised handlers for the hottest forms (register/register and register/
+ * immediate ALU operations, moves, inc/dec and shifts by an immediate, on 32- and 64-bit
+ * registers), picked at decode time by x86_specialize(). Same semantics as the generic handlers
+ * (the host-comparison test runs both: every form it sweeps decodes through here).
+ */
+#include "emu/x86/handlers.h"
+
+#define R0(in) (cpu->r[(in)->op[0].reg])
+#define R1(in) (cpu->r[(in)->op[1].reg])
+
+/* 32-bit results are zero-extended into the 64-bit register. */
+#define ALU_RR(name, expr, lfop, write)                                                      \
+	static void name##_rr64(struct x86_cpu *cpu, const struct x86_insn *in)              \
+	{                                                                                    \
+		uint64_t a = R0(in), b = R1(in), res = (expr);                               \
+		if (write)                                                                   \
+			R0(in) = res;                                                        \
+		x86_lf_set(cpu, lfop, 8, res, a, b);                                         \
+	}                                                                                    \
+	static void name##_rr32(struct x86_cpu *cpu, const struct x86_insn *in)              \
+	{                                                                                    \
+		uint64_t a = (uint32_t)R0(in), b = (uint32_t)R1(in), res = (uint32_t)(expr); \
+		if (write)                                                                   \
+			R0(in) = res;                                                        \
+		x86_lf_set(cpu, lfop, 4, res, a, b);                                         \
+	}                                                                                    \
+	static void name##_ri64(struct x86_cpu *cpu, const struct x86_insn *in)              \
+	{                                                                                    \
+		uint64_t a = R0(in), b = in->imm, res = (expr);                              \
+		if (write)                                                                   \
+			R0(in) = res;                                                        \
+		x86_lf_set(cpu, lfop, 8, res, a, b);                                         \
+	}                                                                                    \
+	static void name##_ri32(struct x86_cpu *cpu, const struct x86_insn *in)              \
+	{                                                                                    \
+		uint64_t a = (uint32_t)R0(in), b = (uint32_t)in->imm, res = (uint32_t)(expr); \
+		if (write)                                                                   \
+			R0(in) = res;                                                        \
+		x86_lf_set(cpu, lfop, 4, res, a, b);                                         \
+	}
+
+ALU_RR(f_add, a + b, X86_LF_ADD, true)
+ALU_RR(f_sub, a - b, X86_LF_SUB, true)
+ALU_RR(f_and, a & b, X86_LF_LOGIC, true)
+ALU_RR(f_or, a | b, X86_LF_LOGIC, true)
+ALU_RR(f_xor, a ^ b, X86_LF_LOGIC, true)
+ALU_RR(f_cmp, a - b, X86_LF_SUB, false)
+ALU_RR(f_test, a & b, X86_LF_LOGIC, false)
+
+static void f_mov_rr64(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = R1(in); }
+static void f_mov_rr32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = (uint32_t)R1(in); }
+static void f_mov_ri64(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = in->imm; }
+static void f_mov_ri32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = (uint32_t)in->imm; }
+
+#define INCDEC(name, delta, lfop)                                                    \
+	static void name##64(struct x86_cpu *cpu, const struct x86_insn *in)          \
+	{                                                                            \
+		bool c = x86_cf(cpu);                                                \
+		uint64_t a = R0(in), res = a + (delta);                              \
+		R0(in) = res;                                                        \
+		x86_lf_set(cpu, lfop, 8, res, a, c);                                 \
+	}                                                                            \
+	static void name##32(struct x86_cpu *cpu, const struct x86_insn *in)          \
+	{                                                                            \
+		bool c = x86_cf(cpu);                                                \
+		uint64_t a = (uint32_t)R0(in), res = (uint32_t)(a + (delta));        \
+		R0(in) = res;                                                        \
+		x86_lf_set(cpu, lfop, 4, res, a, c);                                 \
+	}
+
+INCDEC(f_inc, 1, X86_LF_INC)
+INCDEC(f_dec, (uint64_t)-1, X86_LF_DEC)
+
+/* Shifts by a non-zero immediate (a zero count takes the generic path). */
+#define SHIFT_RI(name, expr, lfop, bits, type)                                       \
+	static void name(struct x86_cpu *cpu, const struct x86_insn *in)              \
+	{                                                                            \
+		unsigned c = (unsigned)in->imm & (bits == 64 ? 63 : 31);             \
+		uint64_t a = (type)R0(in), res = (type)(expr);                       \
+		R0(in) = res;                                                        \
+		x86_lf_set(cpu, lfop, bits / 8, res, a, c);                          \
+	}
+
+SHIFT_RI(f_shl_ri64, a << c, X86_LF_SHL, 64, uint64_t)
+SHIFT_RI(f_shl_ri32, a << c, X86_LF_SHL, 32, uint32_t)
+SHIFT_RI(f_shr_ri64, a >> c, X86_LF_SHR, 64, uint64_t)
+SHIFT_RI(f_shr_ri32, a >> c, X86_LF_SHR, 32, uint32_t)
+
+struct fast_row {
+	x86_handler generic;
+	x86_handler rr64, rr32, ri64, ri32;
+};
+
+static const struct fast_row fast_rows[] = {
+	{ h_add, f_add_rr64, f_add_rr32, f_add_ri64, f_add_ri32 },
+	{ h_sub, f_sub_rr64, f_sub_rr32, f_sub_ri64, f_sub_ri32 },
+	{ h_and, f_and_rr64, f_and_rr32, f_and_ri64, f_and_ri32 },
+	{ h_or, f_or_rr64, f_or_rr32, f_or_ri64, f_or_ri32 },
+	{ h_xor, f_xor_rr64, f_xor_rr32, f_xor_ri64, f_xor_ri32 },
+	{ h_cmp, f_cmp_rr64, f_cmp_rr32, f_cmp_ri64, f_cmp_ri32 },
+	{ h_test, f_test_rr64, f_test_rr32, f_test_ri64, f_test_ri32 },
+	{ h_mov, f_mov_rr64, f_mov_rr32, f_mov_ri64, f_mov_ri32 },
+	{ h_inc, NULL, NULL, NULL, NULL },
+	{ h_dec, NULL, NULL, NULL, NULL },
+	{ h_shl, NULL, NULL, f_shl_ri64, f_shl_ri32 },
+	{ h_shr, NULL, NULL, f_shr_ri64, f_shr_ri32 },
+};
+
+static bool plain_reg(const struct x86_opnd *o)
+{
+	return o->type == X86_OT_REG && !o->hi8 && (o->size == 8 || o->size == 4);
+}
+
+x86_handler x86_specialize(const struct x86_insn *in)
+{
+	const struct x86_opnd *a = &in->op[0], *b = &in->op[1];
+	if (in->pfx & X86_P_LOCK)
+		return in->fn;
+	if (in->fn == h_inc && in->nops == 1 && plain_reg(a))
+		return a->size == 8 ? f_inc64 : f_inc32;
+	if (in->fn == h_dec && in->nops == 1 && plain_reg(a))
+		return a->size == 8 ? f_dec64 : f_dec32;
+	if (in->nops != 2 || !plain_reg(a))
+		return in->fn;
+	for (unsigned i = 0; i < sizeof(fast_rows) / sizeof(fast_rows[0]); i++) {
+		const struct fast_row *r = &fast_rows[i];
+		if (r->generic != in->fn)
+			continue;
+		if (plain_reg(b) && b->size == a->size && r->rr64)
+			return a->size == 8 ? r->rr64 : r->rr32;
+		if (b->type == X86_OT_IMM && r->ri64 && (r->generic != h_shl && r->generic != h_shr ? 1 : (in->imm & (a->size == 8 ? 63 : 31)) != 0))
+			return a->size == 8 ? r->ri64 : r->ri32;
+		break;
+	}
+	return in->fn;
+}

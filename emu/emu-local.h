@@ -144,8 +144,10 @@ struct emu_vm {
 	struct emu_debug_table dbg;
 };
 
-/* vcpu.c */
+/* vcpu.c. Lock order: vm->intr_lock, then vm->lock (the PIC kicks vCPUs under its lock); the
+ * bus lock is taken before either (device callbacks raise IRQs and end the guest). */
 int emu_vcpus_create(struct emu_vm *vm);
+void emu_vcpus_stop(struct emu_vm *vm);		/* end the guest if running, join the threads */
 void emu_vcpus_destroy(struct emu_vm *vm);
 void emu_vcpu_request(struct emu_vcpu *vcpu, unsigned req);
 /* Ends the guest (first caller wins); vm->lock must NOT be held. */

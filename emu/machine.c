@@ -152,8 +152,9 @@ void emu_vm_destroy(struct emu_vm *vm)
 {
 	if (!vm)
 		return;
+	emu_vcpus_stop(vm);		/* no vCPU thread runs device code any more */
+	emu_devices_destroy(vm);	/* device threads (PIT, UART) stop: nobody raises IRQs */
 	emu_vcpus_destroy(vm);
-	emu_devices_destroy(vm);
 	if (vm->ops && vm->ops->vm_destroy && vm->accel_data)
 		vm->ops->vm_destroy(vm);
 	if (vm->ram)

@@ -246,8 +246,13 @@ static bool vcpu_halt(struct emu_vcpu *vcpu)
 			   (unsigned long long)regs.rip);
 		return true;
 	}
+	/* Lock order is intr_lock, then vm->lock (the PIC kicks under its lock): test the INTR line
+	 * first, unlocked; an interrupt raised later comes with a request (emu_vm_set_irq), which
+	 * the wait below sees under vm->lock, so no wake-up is lost. */
+	if (emu_vcpu_intr_is_pending(vcpu))
+		return false;
 	pthread_mutex_lock(&vm->lock);
-	while (!vm->ended && !emu_vcpu_has_request(vcpu) && !emu_vcpu_intr_is_pending(vcpu))
+	while (!vm->ended && !emu_vcpu_has_request(vcpu))
 		pthread_cond_wait(&vm->cond, &vm->lock);
 	pthread_mutex_unlock(&vm->lock);
 	return false;
@@ -363,11 +368,16 @@ static void vcpus_join(struct emu_vm *vm)
 	}
 }
 
-void emu_vcpus_destroy(struct emu_vm *vm)
+void emu_vcpus_stop(struct emu_vm *vm)
 {
 	if (vm->started)
 		emu_vm_end(vm, EMU_END_QUIT, 0, -1, "the VM was destroyed");
 	vcpus_join(vm);
+}
+
+void emu_vcpus_destroy(struct emu_vm *vm)
+{
+	emu_vcpus_stop(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (vm->vcpus[i]->accel_data && vm->ops->vcpu_destroy)
 			vm->ops->vcpu_destroy(vm->vcpus[i]);

@@ -35,7 +35,7 @@ struct kvm_vcpu_data {
 	int hw_kind[4];
 	struct kvm_guest_debug last_debug;
 	bool debug_set;
-	uint64_t io_exits, mmio_exits;
+	atomic_uint_fast64_t io_exits, mmio_exits;	/* read by emu_vm_stats from any thread */
 };
 
 /* kvm.c */

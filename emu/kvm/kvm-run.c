@@ -137,11 +137,11 @@ static int kvm_handle_exit(struct emu_vcpu *vcpu, struct kvm_vcpu_data *v, struc
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
-		v->io_exits++;
+		atomic_fetch_add_explicit(&v->io_exits, 1, memory_order_relaxed);
 		kvm_pio(vcpu, run);
 		return 1;
 	case KVM_EXIT_MMIO:
-		v->mmio_exits++;
+		atomic_fetch_add_explicit(&v->mmio_exits, 1, memory_order_relaxed);
 		kvm_mmio(vcpu, run);
 		return 1;
 	case KVM_EXIT_IRQ_WINDOW_OPEN:

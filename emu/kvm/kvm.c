@@ -300,8 +300,8 @@ static int kvm_stats(struct emu_vm *vm, struct emu_stat *out, int max)
 	for (unsigned i = 0; i < emu_vm_nr_vcpus(vm); i++) {
 		struct kvm_vcpu_data *v = emu_vcpu_accel_data(emu_vm_vcpu(vm, i));
 		if (v) {
-			io += v->io_exits;
-			mmio += v->mmio_exits;
+			io += atomic_load_explicit(&v->io_exits, memory_order_relaxed);
+			mmio += atomic_load_explicit(&v->mmio_exits, memory_order_relaxed);
 		}
 	}
 	if (max > 0)

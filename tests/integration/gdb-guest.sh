@@ -93,7 +93,9 @@ if start_vm -S --append "ticks=1000000"; then
 	expect s1 "detach" "Inferior 1 .* detached"
 
 	# ---- session 2: reattach to the running guest, Ctrl-C, kill ----
-	timeout -k 5 120 gdb -batch -nx "$elf" -ex "set pagination off" -ex "target remote $sock" \
+	# --foreground: timeout forwards our SIGINT to gdb once (without it the whole process group
+	# gets a second one, and gdb asks "not responding to interrupt requests?")
+	timeout --foreground -k 5 120 gdb -batch -nx "$elf" -ex "set pagination off" -ex "target remote $sock" \
 		-ex "print ticks > 0" -ex "monitor info registers" -ex "echo CONTINUE\\n" -ex "continue" -ex "print ticks > 1" \
 		-ex "info threads" -ex "kill" >"$tmp/s2.out" 2>&1 </dev/null &
 	gdb_pid=$!
@@ -108,6 +110,8 @@ if start_vm -S --append "ticks=1000000"; then
 	expect s2 "Ctrl-C stops the running guest" "Program received signal SIGINT"
 	expect s2 "after Ctrl-C" "^\\\$2 = 1$"
 	expect s2 "info threads" "Thread 1 .*CPU#0"
+	for _ in $(seq 1 1000); do kill -0 "$vm_pid" 2>/dev/null || break; sleep 0.01; done
+	kill -9 "$vm_pid" 2>/dev/null	# still there after gdb's kill: reported below
 	wait "$vm_pid" 2>/dev/null
 	st=$?
 	vm_pid=

@@ -62,14 +62,14 @@ GEN_HEADERS :=   # generated headers every object may include
 CLEAN_EXTRA :=
 SAN_TESTS   :=   # integration tests also run under SANITIZE=1 check-sanitize
 BENCH_DEPS  :=
-FUZZERS     :=   # libFuzzer binaries ($(B)/fuzz/NAME), built with clang by make fuzz
+FUZZERS     :=   # libFuzzer binaries (clang -fsanitize=fuzzer): make fuzz runs each FUZZ_TIME seconds
+FUZZ_TIME   ?= 60
 
-# libFuzzer builds: clang only. Fragments compile their sources straight into the fuzzer binary.
+# libFuzzer builds: clang only. Fragments compile their own sources into the fuzzer binary.
 CLANG       ?= clang
 HAVE_CLANG  := $(shell command -v $(CLANG) >/dev/null 2>&1 && echo 1)
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -I. -I$(B)/gen -D_GNU_SOURCE -pthread -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=undefined
-FUZZ_SECONDS ?= 20
 
 DEB_PKGS += build-essential libcmocka-dev qemu-system-x86 gdb mandoc python3 tmux
 
@@ -160,13 +160,13 @@ check-headers: | $(GEN_HEADERS)
 	    echo "#include \"$$h\"" | $(CC) $(CPPFLAGS) -std=gnu11 -Wall -Wextra -Werror -fsyntax-only -x c - \
 	    || { echo "check-headers: $$h does not compile alone"; exit 1; }; done
 
-# make fuzz: every fuzzer for FUZZ_SECONDS (default 20) each.
+# make fuzz: every fuzzer for FUZZ_TIME seconds, with its corpus in $(B)/fuzz/corpus-NAME and the
+# extra arguments (dictionary, limits) in $(B)/fuzz/NAME.args when it has them.
 .PHONY: fuzz
-fuzz:
-	$(Q)if [ "$(HAVE_CLANG)" != 1 ]; then echo "fuzz: $(CLANG) not installed (apt-get install clang)"; exit 1; fi
-	$(Q)$(MAKE) --no-print-directory $(FUZZERS)
-	$(Q)for f in $(FUZZERS); do echo "  FUZZ   $$f ($(FUZZ_SECONDS) s)"; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$(cat $$f.args 2>/dev/null) || exit 1; done
+fuzz: $(FUZZERS)
+	$(Q)for f in $(FUZZERS); do mkdir -p $(B)/fuzz/corpus-$$(basename $$f); echo "fuzz: $$f for $(FUZZ_TIME) s"; \
+	    $$f -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 $$(cat $$f.args 2>/dev/null) \
+	        $(B)/fuzz/corpus-$$(basename $$f) || exit 1; done
 
 .PHONY: bench demo install clean
 bench: deps

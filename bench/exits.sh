@@ -17,8 +17,8 @@ VMSCOPE=$B/vmscope
 BARE=$B/bench/kvm_bare_loop
 
 # Iterations (small, big) per accelerator class: enough that the big run dominates start-up.
-declare -A N_SMALL=([kvm]=5000 [tcg]=200000 [interp]=20000)
-declare -A N_BIG=([kvm]=100000 [tcg]=2000000 [interp]=400000)
+declare -A N_SMALL=([kvm]=5000 [tcg]=200000 [interp]=200000)
+declare -A N_BIG=([kvm]=100000 [tcg]=2000000 [interp]=4000000)
 
 qemu_common=(-m 64 -nodefaults -no-user-config -display none -serial stdio -no-reboot
 	     -device isa-debug-exit,iobase=0xf4,iosize=0x04)
@@ -186,6 +186,14 @@ probe_qemu_cpu
 bench_exits pio
 bench_exits mmio
 bench_hello
+# Why start-up costs what it does: a bare VM's creation and teardown, with and without KVM's irqchip.
+echo
+echo "== KVM VM create / teardown (one vCPU; median of 5): the floor under start-to-exit"
+if why=$(kvm_usable); then
+	if [ -x "$B/bench/kvm_vm_cost" ]; then "$B/bench/kvm_vm_cost" 5; else echo "  $B/bench/kvm_vm_cost not built"; fi
+else
+	echo "  $why"
+fi
 # The target of issue 2: vmscope at least QEMU's rate and within 5% of the bare loop.
 echo
 for g in pio mmio; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tracing benchmark: tracepoint cost (bench/trace-bench.c), then the pio guest with its I/O events
-# on and off under each backend, next to QEMU TCG tracing one event per `out` (log backend to
-# /dev/null), in the same run. Medians of 5 runs, ratios against tracing off.
+# (pio_write: one event per `out`) on and off under each backend, next to QEMU TCG tracing one
+# event per `out` (memory_region_ops_write, log backend to /dev/null), in the same run. Medians of 5 runs, ratios against tracing off.
 set -u
 B=${B:-build}
 RUNS=${RUNS:-5}
@@ -30,9 +30,9 @@ for accel in kvm interp; do
 	it=$ITERS; [ "$accel" = interp ] && it=$ITERS_INTERP
 	vm=("$B/vmscope" --accel "$accel" --kernel "$guest" --append "iters=$it" --trace-file "$tmp/t.vmt")
 	add "vmscope $accel iters=$it, tracing off" "${vm[@]}"
-	add "vmscope $accel, pio_* on, binary" "${vm[@]}" --trace 'pio_*'
-	add "vmscope $accel, pio_* on, log to /dev/null" "${vm[@]}" --trace 'pio_*' --trace-backend log --trace-log /dev/null
-	add "vmscope $accel, pio_* on, ftrace" "${vm[@]}" --trace 'pio_*' --trace-backend ftrace
+	add "vmscope $accel, pio_write on, binary" "${vm[@]}" --trace pio_write
+	add "vmscope $accel, pio_write on, log to /dev/null" "${vm[@]}" --trace pio_write --trace-backend log --trace-log /dev/null
+	add "vmscope $accel, pio_write on, ftrace" "${vm[@]}" --trace pio_write --trace-backend ftrace
 	add "vmscope $accel, usdt, no consumer attached" "${vm[@]}" --trace-backend usdt
 done
 if command -v qemu-system-x86_64 >/dev/null; then
@@ -45,20 +45,34 @@ else
 	echo "QEMU: qemu-system-x86_64 not installed (skipped)"
 fi
 
-declare -A times
+# Wall-clock time, and CPU time of all the process's threads (perf stat task-clock) when perf
+# works here: on a shared machine the CPU time is the steadier figure.
+cpu_ok=0
+perf stat -x, -e task-clock true >/dev/null 2>&1 && cpu_ok=1
+declare -A times cpus
 for r in $(seq "$RUNS"); do
 	for k in "${!cmds[@]}"; do
-		s=$(date +%s.%N); eval "${cmds[$k]}" >/dev/null 2>&1 </dev/null; e=$(date +%s.%N)
+		s=$(date +%s.%N)
+		if [ "$cpu_ok" = 1 ]; then
+			eval "perf stat -x, -e task-clock -o $tmp/perf ${cmds[$k]}" >/dev/null 2>&1 </dev/null
+		else
+			eval "${cmds[$k]}" >/dev/null 2>&1 </dev/null
+		fi
+		e=$(date +%s.%N)
 		times[$k]+="$(awk -v s="$s" -v e="$e" 'BEGIN{printf "%.4f", e-s}') "
+		[ "$cpu_ok" = 1 ] && cpus[$k]+="$(awk -F, '/task-clock/{printf "%.1f", $1}' "$tmp/perf") "
 	done
 done
 median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
-echo "pio guest (one out per iteration), medians of $RUNS interleaved runs; ratio to the first row of its group"
-base=
+echo "pio guest (one out per iteration), medians of $RUNS interleaved runs; ratios to the group's first row"
+printf '  %-52s %10s %7s %12s %7s\n' "" "wall" "ratio" "CPU" "ratio"
+base= cbase=
 for k in "${!cmds[@]}"; do
 	m=$(median "${times[$k]}")
-	case ${names[$k]} in *"tracing off"*) base=$m ;; esac
-	printf '  %-52s %9ss  %s\n' "${names[$k]}" "$m" "$(awk -v a="$m" -v b="$base" 'BEGIN{printf "%.2fx", a/b}')"
+	c=$([ "$cpu_ok" = 1 ] && median "${cpus[$k]}" || echo 0)
+	case ${names[$k]} in *"tracing off"*) base=$m cbase=$c ;; esac
+	printf '  %-52s %9ss %7s %10sms %7s\n' "${names[$k]}" "$m" "$(awk -v a="$m" -v b="$base" 'BEGIN{printf "%.2fx", a/b}')" \
+		"$c" "$(awk -v a="$c" -v b="$cbase" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else print "-" }')"
 done
 if [ -f "$tmp/t.vmt" ]; then
 	echo "  (last trace file: $("$B/vmtrace" stats "$tmp/t.vmt" 2>/dev/null | sed -n 2p))"

@@ -193,9 +193,7 @@ static int tp_scan_system(struct tp_state *s, const char *sys, bool all)
 
 /* Opened first when lazy: the events that count exits and the usual reasons. */
 static const char *const tp_first[] = {
-	"kvm_exit", "kvm_userspace_exit", "kvm_entry", "kvm_pio", "kvm_mmio", "kvm_fast_mmio", "kvm_emulate_insn",
-	"kvm_fpu", "kvm_msr", "kvm_cpuid", "kvm_cr", "kvm_page_fault", "kvm_hypercall", "kvm_inj_virq",
-	"kvm_inj_exception", "kvm_set_irq", "kvm_apic_accept_irq", "kvm_vcpu_wakeup", "kvm_halt_poll_ns", "kvm_eoi",
+	"kvm_exit", "kvm_userspace_exit", "kvm_pio", "kvm_mmio", "kvm_emulate_insn", "kvm_fpu", "kvm_msr", "kvm_page_fault",
 };
 #define TP_NR_FIRST (int)(sizeof(tp_first) / sizeof(tp_first[0]))
 #define TP_LAZY_BATCH 24

@@ -391,8 +391,9 @@ static int kvmstat_main(struct kvmstat_opts *o)
 		m.on_notice = kvmstat_stderr_notice;
 	if (o->per_vcpu)
 		m.view = KVMSTAT_VIEW_VCPUS;
-	/* the screen: open the exit events first and the rest over the next refreshes */
-	m.dopt.lazy = interactive && !o->fields;
+	/* the screen and --json intervals: open the exit events first, the rest over the next
+	 * refreshes (-1 and logs need every column from the start) */
+	m.dopt.lazy = (interactive || (o->json && !o->once)) && !o->fields;
 	ret = kvmstat_model_open(&m, why, sizeof(why));
 	if (ret < 0) {
 		kvmstat_model_free(&m);

@@ -131,6 +131,51 @@ for accel in "${accels[@]}"; do
 	check_usdt
 done
 
+# SIGKILL: the file holds everything up to the writer's last flush (at most 100 ms old) and decodes.
+if [ ${#accels[@]} -gt 0 ]; then
+	accel=${accels[0]}
+	"$vm" --accel "$accel" --kernel "$guest" --append "iters=1000000000 port=$PORT" --serial none \
+		--trace pio_write --trace-file "$tmp/killed.vmt" >/dev/null 2>&1 &
+	pid=$!
+	until [ "$("$vt" print "$tmp/killed.vmt" 2>/dev/null | grep -c "port $PORT ")" -ge 100 ] || ! kill -0 "$pid" 2>/dev/null; do
+		sleep 0.05
+	done
+	kill -KILL "$pid"; wait "$pid" 2>/dev/null
+	n=$("$vt" print "$tmp/killed.vmt" 2>"$tmp/err" | grep -c "port $PORT ")
+	# a kill in the middle of the writer's write can leave a partial last record: named, not fatal
+	if [ "$n" -ge 100 ] && { [ ! -s "$tmp/err" ] || grep -q "file truncated inside a record" "$tmp/err"; }; then
+		tap_ok "SIGKILL: the file decodes up to the last flush ($n records)"
+	else
+		tap_fail "SIGKILL: the file decodes up to the last flush" "$n records: $(cat "$tmp/err")"
+	fi
+fi
+
+# gdb: `monitor trace` turns events on in a stopped guest; the stub's own packets are traced.
+if ! "$vm" --help | grep -q -- '--gdb '; then
+	tap_skip "gdb monitor trace" "vmscope has no --gdb option yet"
+elif ! gdb_usable >/dev/null; then
+	tap_skip "gdb monitor trace" "gdb not installed"
+elif [ ${#accels[@]} -gt 0 ]; then
+	accel=${accels[0]}
+	"$vm" --accel "$accel" --kernel "$guest" --append "iters=$N port=$PORT" -S --gdb "unix:$tmp/g.sock" \
+		--trace 'gdb_*' --trace-file "$tmp/gdb.vmt" >/dev/null 2>"$tmp/vm.err" &
+	pid=$!
+	until [ -S "$tmp/g.sock" ] || ! kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	timeout 120 gdb -batch -nx -ex "target remote $tmp/g.sock" -ex 'monitor trace list gdb_stop' \
+		-ex 'monitor trace on pio_write' -ex 'monitor trace list pio_w*' -ex 'monitor trace bogus' -ex continue \
+		"$guest" >"$tmp/gdb.out" 2>&1
+	wait "$pid"
+	n=$("$vt" print --event pio_write "$tmp/gdb.vmt" | grep -c "port $PORT ")
+	if grep -q "^gdb_stop on" "$tmp/gdb.out" && grep -q "^pio_write on" "$tmp/gdb.out" && grep -q "usage: monitor trace" "$tmp/gdb.out" &&
+	   [ "$n" = "$N" ] && "$vt" print --event gdb_packet_in "$tmp/gdb.vmt" | grep -q "<- qSupported" &&
+	   "$vt" print --event gdb_packet_out "$tmp/gdb.vmt" | grep -q -- '-> \$T05' &&
+	   "$vt" print --event gdb_stop "$tmp/gdb.vmt" | grep -q "reason 7"; then
+		tap_ok "gdb monitor trace on/list, $N pio_write records after it, gdb packets and stops traced"
+	else
+		tap_fail "gdb monitor trace" "$n records; $(grep -iE 'trace|error|usage' "$tmp/gdb.out" | head -5) $(head -3 "$tmp/vm.err")"
+	fi
+fi
+
 # Both backends ran the same guest: the same port I/O, in the same order, with the same values.
 if [ ${#accels[@]} = 2 ]; then
 	for a in kvm interp; do "$vt" print --event 'pio_*' "$tmp/$a.vmt" | awk '{$1=""; print}' >"$tmp/$a.io"; done

@@ -38,6 +38,27 @@ else
 	tap_fail "duplicate event across files" "exit $rc: $out"
 fi
 
+# Formats are checked by the compiler against the argument types: generate, then compile.
+mkdir -p "$tmp/inc/fmt"
+compile_events() {
+	printf '%s\n' "$1" >"$tmp/fmt-events"
+	"$gen" --group fmt --header "$tmp/inc/fmt/trace-events.h" --include fmt/trace-events.h \
+		--source "$tmp/fmt.c" "$tmp/fmt-events" &&
+	${CC:-cc} -std=gnu11 -D_GNU_SOURCE -I. -I"$tmp/inc" -Wall -Wformat=2 -Werror -fsyntax-only "$tmp/fmt.c" 2>"$tmp/cc.err"
+}
+if compile_events 'ev_ok(uint32_t x, const char *s) "x %u s %s"'; then tap_ok "a matching format compiles"
+else tap_fail "a matching format compiles" "$(head -5 "$tmp/cc.err")"; fi
+if ! compile_events 'ev_bad(uint32_t x) "x %s"' && grep -q "format" "$tmp/cc.err"; then
+	tap_ok "a format that does not match its arguments fails to compile"
+else
+	tap_fail "a format that does not match its arguments fails to compile" "$(head -5 "$tmp/cc.err")"
+fi
+if ! compile_events 'ev_few(uint32_t x, uint32_t y) "x %u"' && grep -q "format" "$tmp/cc.err"; then
+	tap_ok "a format with too few conversions fails to compile"
+else
+	tap_fail "a format with too few conversions fails to compile" "$(head -5 "$tmp/cc.err")"
+fi
+
 # Every trace-events file in the tree passes, together (no duplicate names across folders).
 files=$(git ls-files '*trace-events' 2>/dev/null | grep -v '^tests/fixtures/bad-events/' || true)
 [ -n "$files" ] || files="tracing/trace-events $src"

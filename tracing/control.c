@@ -74,7 +74,7 @@ int trace_open(struct trace_handle **out)
 	pthread_once(&trace_groups_once, trace_groups_init);
 	h->serial = atomic_fetch_add(&trace_next_serial, 1);
 	h->fd = h->marker_fd = h->efd = -1;
-	h->ring_size = 1u << 20;
+	h->ring_size = 4u << 20;
 	h->backends = TRACE_BACKEND_BINARY;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->drain_lock, NULL);
@@ -254,7 +254,7 @@ static int trace_autostart(struct trace_handle *h)
 
 int trace_event_set_state(struct trace_handle *h, const char *glob, bool enable)
 {
-	if (enable && !h->started && h->autostart) {
+	if (enable && !h->started && h->autostart && trace_event_match(h, glob, NULL, 0) > 0) {
 		int rc = trace_autostart(h);
 		if (rc)
 			return rc;
@@ -478,21 +478,14 @@ int trace_monitor_command(struct trace_handle *h, const char *args, char *out, s
 	return 0;
 }
 
-void trace_format_check(const char *fmt, ...)
-{
-	(void)fmt;
-}
-
-void trace_emit(struct trace_handle *h, struct trace_group *g, unsigned local_id, const uint64_t *args)
+bool trace_emit(struct trace_handle *h, struct trace_group *g, unsigned local_id, const uint64_t *args)
 {
 	unsigned id = g->base + local_id;
 	if (!atomic_load_explicit(&h->on[id], memory_order_relaxed))
-		return;	/* on only because a USDT consumer is attached: the probe already fired */
-	uint64_t ts = trace_now_ns();
+		return false;	/* on only because a USDT consumer is attached: the probe already fired */
 	if (h->backends & TRACE_BACKEND_BINARY)
-		trace_ring_put(h, id, ts, args);
-	if (h->backends & (TRACE_BACKEND_LOG | TRACE_BACKEND_FTRACE))
-		trace_text_emit(h, id, ts, args);
+		trace_ring_put(h, id, trace_now_ns(), args);
+	return (h->backends & (TRACE_BACKEND_LOG | TRACE_BACKEND_FTRACE)) != 0;
 }
 
 int trace_start(struct trace_handle *h, int argc, char *const *argv, char *why, size_t why_len)
@@ -501,6 +494,7 @@ int trace_start(struct trace_handle *h, int argc, char *const *argv, char *why, 
 	if (h->started)
 		return -EBUSY;
 	h->start_mono = trace_now_ns();
+	h->pid = (int)getpid();
 	if (h->backends & TRACE_BACKEND_BINARY) {
 		if (!h->file_path) {
 			char name[64];

@@ -24,6 +24,9 @@ struct trace_ring_tls {
 	struct trace_ring *ring;
 };
 static __thread struct trace_ring_tls trace_tls_ring;
+/* A record is built here before it goes into the ring: a per-thread buffer rather than 8 KiB of
+ * stack, which the compiler would probe page by page on every call (-fstack-clash-protection). */
+static __thread uint8_t trace_tls_rec[TRACE_REC_MAX];
 
 static struct trace_ring *trace_ring_new(struct trace_handle *h)
 {
@@ -83,13 +86,13 @@ static size_t trace_dropped_encode(uint8_t *out, uint64_t count, unsigned vcpu, 
 
 void trace_ring_put(struct trace_handle *h, unsigned id, uint64_t ts, const uint64_t *args)
 {
-	uint8_t rec[TRACE_REC_MAX], drop[TRACE_REC_HDR_SIZE + 8];
+	uint8_t *rec = trace_tls_rec, drop[TRACE_REC_HDR_SIZE + 8];
 	struct trace_ring *r = trace_ring_self(h);
 	int vcpu = trace_thread_vcpu();
 	unsigned v = vcpu < 0 ? TRACE_VCPU_NONE : (unsigned)vcpu;
 	if (!r)
 		return;
-	size_t len = trace_record_encode(rec, sizeof(rec), id, v, ts, &h->ev[id].group->events[h->ev[id].local], args);
+	size_t len = trace_record_encode(rec, TRACE_REC_MAX, id, v, ts, &h->ev[id].group->events[h->ev[id].local], args);
 	size_t dlen = r->pending_drops ? trace_dropped_encode(drop, r->pending_drops, v, ts) : 0;
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -80,26 +81,18 @@ int trace_text_open(struct trace_handle *h, char *why, size_t why_len)
 	return 0;
 }
 
-/* Formats event id's arguments (strings come as host pointers in args). */
-static int trace_text_args(struct trace_handle *h, unsigned id, const uint64_t *args, char *buf, size_t len)
-{
-	const struct trace_event_desc *d = &h->ev[id].group->events[h->ev[id].local];
-	const char *strs[TRACE_MAX_ARGS];
-	for (unsigned i = 0; i < d->nargs; i++)
-		strs[i] = d->arg_types[i] == TRACE_T_STR ? (const char *)(uintptr_t)args[i] : NULL;
-	return trace_format(buf, len, d->fmt, d->nargs, d->arg_types, args, strs);
-}
-
-void trace_text_emit(struct trace_handle *h, unsigned id, uint64_t ts, const uint64_t *args)
+void trace_emit_text(struct trace_handle *h, struct trace_group *g, unsigned local_id, const char *fmt, ...)
 {
 	char text[1024], line[1200];
-	const char *name = h->ev[id].group->events[h->ev[id].local].name;
+	const char *name = g->events[local_id].name;
 	int vcpu = trace_thread_vcpu();
-	if (trace_text_args(h, id, args, text, sizeof(text)) < 0)
-		snprintf(text, sizeof(text), "(format error)");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
 	if (h->log) {
-		uint64_t rel = ts - h->start_mono;
-		int n = snprintf(line, sizeof(line), "%d@%llu.%06llu:%s %s\n", (int)getpid(),
+		uint64_t rel = trace_now_ns() - h->start_mono;
+		int n = snprintf(line, sizeof(line), "%d@%llu.%06llu:%s %s\n", h->pid,
 				 (unsigned long long)(rel / 1000000000u), (unsigned long long)(rel % 1000000000u / 1000),
 				 name, text);
 		fwrite(line, 1, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1, h->log);

@@ -49,6 +49,7 @@ struct trace_handle {
 	atomic_bool stop;
 	_Atomic(struct trace_ring *) rings;
 	uint64_t start_mono;
+	int pid;			/* for the log backend's lines (getpid() is a system call) */
 	uint64_t file_bytes;		/* bytes of records written to the file */
 	int write_error;		/* first -errno from writing the file */
 	bool autostart;			/* start on the first run-time enable */
@@ -76,7 +77,6 @@ size_t trace_record_encode(uint8_t *out, size_t cap, unsigned id, unsigned vcpu,
 
 /* text.c */
 int trace_text_open(struct trace_handle *h, char *why, size_t why_len);
-void trace_text_emit(struct trace_handle *h, unsigned id, uint64_t ts, const uint64_t *args);
 void trace_text_close(struct trace_handle *h);
 
 /* Calling thread's vCPU (thread-local). */

@@ -56,9 +56,12 @@ struct trace_group {
 	unsigned base;		/* first global id; assigned once at the first trace_open() */
 };
 
-/* Called by generated code only. */
-void trace_emit(struct trace_handle *h, struct trace_group *g, unsigned local_id, const uint64_t *args);
-void trace_format_check(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Called by generated code only. trace_emit records the event in the binary backend and returns
+ * true when a text backend (log, ftrace) wants it too; trace_emit_text then formats it with the
+ * event's own format and typed arguments (which the compiler checks, through the attribute). */
+bool trace_emit(struct trace_handle *h, struct trace_group *g, unsigned local_id, const uint64_t *args);
+void trace_emit_text(struct trace_handle *h, struct trace_group *g, unsigned local_id, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* ---- handle and configuration ---- */
 
@@ -80,7 +83,7 @@ unsigned trace_backends(const struct trace_handle *h);
 /* Binary file (default "vmscope-PID.vmt") or log destination (default stderr; "-" is stderr). */
 TRACE_MUST_CHECK int trace_set_file(struct trace_handle *h, const char *path);
 TRACE_MUST_CHECK int trace_set_log_file(struct trace_handle *h, const char *path);
-/* Per-thread ring size in bytes (power of two, default 1 MiB); before trace_start. */
+/* Per-thread ring size in bytes (power of two, 64 KiB to 1 GiB, default 4 MiB); before trace_start. */
 TRACE_MUST_CHECK int trace_set_ring_size(struct trace_handle *h, size_t bytes);
 /* tracefs directory for the ftrace backend (default: found in /proc/self/mountinfo). */
 TRACE_MUST_CHECK int trace_set_tracefs(struct trace_handle *h, const char *dir);

@@ -469,12 +469,13 @@ static void gen_source_fire(FILE *o, const char *group, const struct gen_event *
 		fprintf(o, "%s%s%s", i ? ", " : " ", e->args[i].type->ttype[8] == 'S' ? "(uint64_t)(uintptr_t)" : "(uint64_t)",
 			e->args[i].name);
 	fprintf(o, "%s };\n", e->nargs ? "" : " 0");
-	fprintf(o, "\tif (0)\n\t\ttrace_format_check(%s", e->fmt);
-	gen_call_args(o, e);
-	fprintf(o, ");\n\tif (__builtin_expect(vmscope_%s_semaphore != 0, 0))\n\t\tSTAP_PROBE%.0u(vmscope, %s", e->name,
+	fprintf(o, "\tif (__builtin_expect(vmscope_%s_semaphore != 0, 0))\n\t\tSTAP_PROBE%.0u(vmscope, %s", e->name,
 		e->nargs, e->name);
 	gen_call_args(o, e);
-	fprintf(o, ");\n\ttrace_emit(h, &trace_group_%s, TRACE_EV_%s, trace_args_);\n}\n\n", group, U);
+	fprintf(o, ");\n\tif (trace_emit(h, &trace_group_%s, TRACE_EV_%s, trace_args_))\n", group, U);
+	fprintf(o, "\t\ttrace_emit_text(h, &trace_group_%s, TRACE_EV_%s, %s", group, U, e->fmt);
+	gen_call_args(o, e);
+	fprintf(o, ");\n}\n\n");
 }
 
 static int gen_write_source(const struct gen_state *st, const char *group, const char *path, const char *hdr,

@@ -193,6 +193,19 @@ static void qmp_event(struct qmp_server *s, const char *name)
 
 /* ---- statistics ---- */
 
+/* The counters whose sum is "exits": what returned to the core, plus the port and memory I/O each
+ * backend handled itself. A KVM exit and an interpreter I/O then count alike, so one guest shows
+ * the same "exits" under both backends. */
+static bool qmp_is_exit_counter(const char *name)
+{
+	static const char *const prefixes[] = { "exits_", "kvm_exits_", "interp_pio", "interp_mmio" };
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
 /* "vmscope" provider: emu_vm_stats, plus "exits", the sum of the exit counters. */
 static void qmp_stats_vmscope(struct qmp_server *s, struct qmp_buf *b, bool values)
 {
@@ -205,7 +218,7 @@ static void qmp_stats_vmscope(struct qmp_server *s, struct qmp_buf *b, bool valu
 	qmp_lit(b, "{\"provider\": \"vmscope\", ");
 	qmp_lit(b, values ? "\"stats\": [" : "\"target\": \"vm\", \"stats\": [");
 	for (int i = 0; i < n; i++) {
-		if (strncmp(st[i].name, "exits_", 6) == 0 || strncmp(st[i].name, "kvm_exits_", 10) == 0)
+		if (qmp_is_exit_counter(st[i].name))
 			exits += st[i].value;
 		qmp_lit(b, "{\"name\": ");
 		qmp_quote(b, st[i].name);

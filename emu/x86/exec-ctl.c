@@ -274,6 +274,11 @@ static void branch(struct x86_cpu *cpu, uint64_t target, unsigned osz)
 	cpu->next_rip = target;
 }
 
+void x86_branch_rel(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	branch(cpu, cpu->next_rip + in->imm, in->osz);
+}
+
 void h_jcc(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	if (x86_cond(cpu, in->opcode & 15))
@@ -478,7 +483,7 @@ static void string_run(struct x86_cpu *cpu, const struct x86_insn *in, string_st
 		step(cpu, in, size);
 		return;
 	}
-	for (unsigned n = 0; cpu->r[X86_RCX] & am; n++) {
+	for (unsigned n = 0; cpu->r[X86_RCX] & am; n++, cpu->icount++) {	/* iterations count as work */
 		if (n == REP_CHUNK) {
 			cpu->next_rip = cpu->rip;	/* resume later: interrupts may come in between */
 			cpu->end_block = true;

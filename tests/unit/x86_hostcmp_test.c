@@ -153,7 +153,7 @@ static bool run_interp(struct xt *t, const uint8_t *insn, unsigned len, struct s
 	x86_set_rflags(c, s->flags);
 	c->halted = c->shutdown = false;
 	c->exc_vec = -1;
-	r = x86_cpu_run(c, 4);
+	r = x86_cpu_run(c, 64);
 	memcpy(s->r, c->r, sizeof(s->r));
 	s->flags = x86_get_rflags(c);
 	if (r == X86_RUN_SHUTDOWN) {

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86_modes_test — the interpreter CPU on a flat 4 MiB buffer (no VM): small programs assembled
+ * into this test (top-level asm) exercise mode switches (real → protected → long), exception
+ * delivery with error codes and CR2, #DF and triple fault, privilege changes (iretq to CPL 3,
+ * syscall/sysret, int from CPL 3 through a DPL-3 gate with the TSS stack), self-modifying code,
+ * real-mode interrupts and instruction-fetch faults.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tests/testutil.h"
+#include "tests/unit/x86_test_util.h"
+
+#define CODE 0x8000ull
+#define IDT 0x10000ull
+#define HANDLERS 0x20000ull
+#define KSTACK 0x70000ull
+#define USTACK 0x60000ull
+
+#define BLOB(name) extern const uint8_t name##_start[], name##_end[]
+BLOB(boot);
+BLOB(smc);
+BLOB(user);
+BLOB(kern);
+BLOB(lstar);
+BLOB(int80);
+
+__asm__(".pushsection .rodata\n"
+	/* real mode at 0x8000 → protected → long mode; rax = 0x123456789 in 64-bit code */
+	"boot_start:\n.code16\n"
+	"	cli\n"
+	"	lgdtl (gdtr - boot_start + 0x8000)\n"
+	"	mov %cr0, %eax\n"
+	"	or $1, %eax\n"
+	"	mov %eax, %cr0\n"
+	"	ljmpl $0x08, $(p32 - boot_start + 0x8000)\n"
+	".code32\n"
+	"p32:	mov $0x10, %ax\n"
+	"	mov %ax, %ds\n"
+	"	mov %ax, %ss\n"
+	"	mov $0x7000, %esp\n"
+	"	mov %cr4, %eax\n"
+	"	or $0x20, %eax\n"
+	"	mov %eax, %cr4\n"
+	"	mov $0x1000, %eax\n"
+	"	mov %eax, %cr3\n"
+	"	mov $0xc0000080, %ecx\n"
+	"	rdmsr\n"
+	"	or $0x100, %eax\n"
+	"	wrmsr\n"
+	"	mov %cr0, %eax\n"
+	"	or $0x80000000, %eax\n"
+	"	mov %eax, %cr0\n"
+	"	ljmp $0x18, $(p64 - boot_start + 0x8000)\n"
+	".code64\n"
+	"p64:	movabs $0x123456789, %rax\n"
+	"	push %rax\n"
+	"	pop %rbx\n"
+	"	hlt\n"
+	".balign 8\n"
+	"gdt:	.quad 0, 0x00cf9b000000ffff, 0x00cf93000000ffff, 0x00af9b000000ffff\n"
+	"gdtr:	.word 31\n"
+	"	.long gdt - boot_start + 0x8000\n"
+	"boot_end:\n"
+	/* self-modifying code: the store patches the immediate of the next instruction */
+	"smc_start:\n"
+	"	movb $0x42, 1f+1(%rip)\n"
+	"1:	mov $0, %al\n"
+	"	hlt\n"
+	"smc_end:\n"
+	/* kernel at 0x8000: iretq to user code at 0x9000 (CPL 3) */
+	"kern_start:\n"
+	"	mov $0x30, %ax\n"
+	"	ltr %ax\n"
+	"	pushq $0x23\n"
+	"	pushq $0x60000\n"
+	"	pushq $0x2\n"
+	"	pushq $0x2b\n"
+	"	pushq $0x9000\n"
+	"	iretq\n"
+	"kern_end:\n"
+	/* user at 0x9000: syscall (eax+1), then int $0x80 */
+	"user_start:\n"
+	"	mov $0x11, %eax\n"
+	"	syscall\n"
+	"	mov %eax, %ebx\n"
+	"	mov %cs, %r14\n"
+	"	int $0x80\n"
+	"	hlt\n"
+	"user_end:\n"
+	/* LSTAR at 0xa000 */
+	"lstar_start:\n"
+	"	mov %rsp, %r12\n"
+	"	add $1, %eax\n"
+	"	sysretq\n"
+	"lstar_end:\n"
+	/* int 0x80 handler at 0xb000 */
+	"int80_start:\n"
+	"	mov %rsp, %r13\n"
+	"	hlt\n"
+	"int80_end:\n"
+	".popsection\n");
+
+static void load(struct xt *t, uint64_t addr, const uint8_t *start, const uint8_t *end)
+{
+	memcpy(t->ram + addr, start, (size_t)(end - start));
+}
+
+static void w16(struct xt *t, uint64_t a, uint16_t v) { memcpy(t->ram + a, &v, 2); }
+
+/* Identity page tables for the first 1 GiB (2 MiB pages, user-accessible) at 0x1000. */
+static void page_tables(struct xt *t, uint64_t flags)
+{
+	xt_w64(t, 0x1000, 0x2007);
+	xt_w64(t, 0x2000, 0x3007);
+	for (uint64_t i = 0; i < 512; i++)
+		xt_w64(t, 0x3000 + i * 8, (i << 21) | flags);
+}
+
+/* A 64-bit interrupt gate for vector v to handler h (DPL dpl). */
+static void gate64(struct xt *t, unsigned v, uint64_t h, unsigned dpl, bool present)
+{
+	uint64_t lo = (h & 0xffff) | (0x08ull << 16) | ((0x8eull | (dpl << 5)) << 40) | ((h >> 16) & 0xffff) << 48;
+	if (!present)
+		lo &= ~(1ull << 47);
+	xt_w64(t, IDT + v * 16, lo);
+	xt_w64(t, IDT + v * 16 + 8, h >> 32);
+}
+
+/* Handlers for vectors 0-31: mov $v, %al; (pop %rcx if an error code); hlt. */
+static void exception_handlers(struct xt *t)
+{
+	for (unsigned v = 0; v < 32; v++) {
+		uint8_t *p = t->ram + HANDLERS + v * 16;
+		bool err = v == 8 || (v >= 10 && v <= 14) || v == 17;
+		*p++ = 0xb0;
+		*p++ = (uint8_t)v;
+		if (err)
+			*p++ = 0x59;
+		*p = 0xf4;
+		gate64(t, v, HANDLERS + v * 16, 0, true);
+	}
+	t->cpu->idt.base = IDT;
+	t->cpu->idt.limit = 256 * 16 - 1;
+}
+
+static void setup_long(struct xt *t)
+{
+	assert_int_equal(xt_init(t, 4 << 20), 0);
+	t->cpu->log = NULL;
+	xt_long_mode(t);
+	xt_w64(t, 0x12008, 0x00af9b000000ffffull);	/* GDT: 0x08 = 64-bit kernel code */
+	xt_w64(t, 0x12010, 0x00cf93000000ffffull);
+	t->cpu->gdt.base = 0x12000;
+	t->cpu->gdt.limit = 0x17;
+	exception_handlers(t);
+	t->cpu->r[X86_RSP] = KSTACK;
+	t->cpu->rip = CODE;
+	x86_state_changed(t->cpu);
+}
+
+static enum x86_run_result run(struct xt *t)
+{
+	return x86_cpu_run(t->cpu, 100000);
+}
+
+static uint64_t stack_at(struct xt *t, unsigned slot)
+{
+	uint64_t v;
+	memcpy(&v, t->ram + t->cpu->r[X86_RSP] + slot * 8, 8);
+	return v;
+}
+
+static void test_real_to_long(void **state)
+{
+	struct xt t;
+	(void)state;
+	assert_int_equal(xt_init(&t, 4 << 20), 0);
+	page_tables(&t, 0x83);
+	load(&t, CODE, boot_start, boot_end);
+	t.cpu->seg[X86_CS].sel = 0;
+	t.cpu->seg[X86_CS].base = 0;
+	t.cpu->rip = CODE;
+	x86_state_changed(t.cpu);
+	assert_int_equal(x86_cpu_run(t.cpu, 1000), X86_RUN_HLT);
+	assert_int_equal(t.cpu->mode, X86_MODE_LONG64);
+	assert_true(t.cpu->efer & (1u << 10));
+	assert_int_equal(t.cpu->r[X86_RBX], 0x123456789ull);
+	xt_fini(&t);
+}
+
+struct exc_case {
+	const char *name;
+	uint8_t code[24];
+	unsigned len;
+	int vec;
+	uint64_t err;		/* ~0: no error code */
+	uint64_t fault_rip;	/* pushed RIP (relative to CODE) */
+	uint64_t cr2;
+};
+
+static const struct exc_case exc_cases[] = {
+	{ "#DE div by zero", { 0x31, 0xc9, 0xf7, 0xf1 }, 4, 0, ~0ull, 2, 0 },
+	{ "#UD ud2", { 0x90, 0x0f, 0x0b }, 3, 6, ~0ull, 1, 0 },
+	{ "#BP int3 (trap: after)", { 0xcc }, 1, 3, ~0ull, 1, 0 },
+	{ "#GP non-canonical", { 0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x8b, 0x00 }, 12, 13, 0, 10, 0 },
+	{ "#PF write, not present", { 0x48, 0xc7, 0xc0, 0, 0, 0, 0x40, 0xc6, 0x00, 0x01 }, 10, 14, 2, 7, 0x40000000 },
+	{ "#PF read, not present", { 0x48, 0xc7, 0xc0, 0, 0x10, 0, 0x40, 0x8a, 0x00 }, 9, 14, 0, 7, 0x40001000 },
+	{ "#UD lock on a register", { 0xf0, 0x01, 0xc0 }, 3, 6, ~0ull, 0, 0 },
+	{ "#UD x87 (not implemented)", { 0xd9, 0xe8 }, 2, 6, ~0ull, 0, 0 },
+	{ "#GP mov to cr0 with PG without PE", { 0x48, 0xc7, 0xc0, 0, 0, 0, 0x80, 0x0f, 0x22, 0xc0 }, 10, 13, 0, 7, 0 },
+	{ "#GP wrmsr of an unknown MSR", { 0xb9, 0x78, 0x56, 0x34, 0x12, 0x0f, 0x30 }, 7, 13, 0, 5, 0 },
+	{ "#DE idiv overflow", { 0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x48, 0x99, 0x48, 0xc7, 0xc1, 0xff, 0xff, 0xff, 0xff,
+				0x48, 0xf7, 0xf9 }, 22, 0, ~0ull, 19, 0 },
+};
+
+static void test_exceptions(void **state)
+{
+	(void)state;
+	for (unsigned i = 0; i < sizeof(exc_cases) / sizeof(exc_cases[0]); i++) {
+		const struct exc_case *c = &exc_cases[i];
+		struct xt t;
+		unsigned slot = 0;
+		setup_long(&t);
+		memcpy(t.ram + CODE, c->code, c->len);
+		t.ram[CODE + c->len] = 0xf4;
+		printf("# %s\n", c->name);
+		assert_int_equal(run(&t), X86_RUN_HLT);
+		assert_int_equal(t.cpu->r[X86_RAX] & 0xff, (uint64_t)c->vec);
+		if (c->err != ~0ull)
+			assert_int_equal(t.cpu->r[X86_RCX], c->err);
+		assert_int_equal(stack_at(&t, slot), CODE + c->fault_rip);
+		assert_int_equal(stack_at(&t, slot + 1), 0x08);	/* CS */
+		if (c->cr2)
+			assert_int_equal(t.cpu->cr2, c->cr2);
+		xt_fini(&t);
+	}
+}
+
+static void test_double_and_triple_fault(void **state)
+{
+	struct xt t;
+	static const uint8_t pf[] = { 0x48, 0xc7, 0xc0, 0, 0, 0, 0x40, 0xc6, 0x00, 0x01, 0xf4 };
+	(void)state;
+	setup_long(&t);
+	memcpy(t.ram + CODE, pf, sizeof(pf));
+	gate64(&t, 14, HANDLERS + 14 * 16, 0, false);	/* #PF gate not present: #NP while delivering #PF */
+	assert_int_equal(run(&t), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 8);
+	assert_int_equal(t.cpu->r[X86_RCX], 0);
+	xt_fini(&t);
+
+	setup_long(&t);
+	memcpy(t.ram + CODE, pf, sizeof(pf));
+	t.cpu->idt.limit = 0;
+	assert_int_equal(run(&t), X86_RUN_SHUTDOWN);
+	xt_fini(&t);
+}
+
+static void test_smc(void **state)
+{
+	struct xt t;
+	(void)state;
+	setup_long(&t);
+	load(&t, CODE, smc_start, smc_end);
+	assert_int_equal(run(&t), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 0x42);
+	assert_true(t.cpu->nr_smc >= 1);
+	/* run it again from the patched bytes: still 0x42, and a host-side patch is seen too */
+	t.ram[CODE + 8] = 0x43;
+	x86_invalidate_code(t.cpu, CODE + 8, 1);
+	t.cpu->rip = CODE + 7;
+	t.cpu->halted = false;
+	assert_int_equal(run(&t), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 0x43);
+	xt_fini(&t);
+}
+
+static void test_privilege_syscall_int(void **state)
+{
+	struct xt t;
+	struct x86_cpu *c;
+	uint64_t tss = 0x11000, gdt = 0x12000;
+	(void)state;
+	setup_long(&t);
+	c = t.cpu;
+	page_tables(&t, 0x87);
+	xt_w64(&t, gdt + 0x00, 0);
+	xt_w64(&t, gdt + 0x08, 0x00af9b000000ffffull);
+	xt_w64(&t, gdt + 0x10, 0x00cf93000000ffffull);
+	xt_w64(&t, gdt + 0x18, 0x00cffb000000ffffull);
+	xt_w64(&t, gdt + 0x20, 0x00cff3000000ffffull);
+	xt_w64(&t, gdt + 0x28, 0x00affb000000ffffull);
+	xt_w64(&t, gdt + 0x30, 0x0000890000000067ull | ((tss & 0xffffff) << 16));
+	xt_w64(&t, gdt + 0x38, 0);
+	xt_w64(&t, tss + 4, KSTACK);	/* rsp0 */
+	c->gdt.base = gdt;
+	c->gdt.limit = 0x3f;
+	gate64(&t, 0x80, 0xb000, 3, true);
+	c->star = (0x18ull << 48) | (0x08ull << 32);
+	c->lstar = 0xa000;
+	c->sfmask = 0x200;
+	load(&t, CODE, kern_start, kern_end);
+	load(&t, 0x9000, user_start, user_end);
+	load(&t, 0xa000, lstar_start, lstar_end);
+	load(&t, 0xb000, int80_start, int80_end);
+	x86_state_changed(c);
+	assert_int_equal(run(&t), X86_RUN_HLT);
+	assert_int_equal(c->r[12], USTACK);		/* syscall keeps the user stack */
+	assert_int_equal(c->r[X86_RBX], 0x12);		/* sysret came back with eax + 1 */
+	assert_int_equal(c->r[14], 0x2b);		/* 64-bit user CS after sysretq */
+	assert_int_equal(c->cpl, 0);			/* int 0x80 went to CPL 0 ... */
+	assert_int_equal(c->r[13], KSTACK - 5 * 8);	/* ... on the TSS stack */
+	assert_int_equal(stack_at(&t, 1), 0x2b);	/* pushed CS: user */
+	assert_int_equal(stack_at(&t, 3), USTACK);	/* pushed RSP */
+	assert_int_equal(stack_at(&t, 4), 0x23);	/* pushed SS */
+	xt_fini(&t);
+}
+
+static void test_user_cannot_halt_or_touch_kernel_pages(void **state)
+{
+	struct xt t;
+	static const uint8_t user_hlt[] = { 0xf4 };
+	(void)state;
+	setup_long(&t);
+	page_tables(&t, 0x83);	/* supervisor-only pages */
+	memcpy(t.ram + CODE, user_hlt, 1);
+	xt_w64(&t, 0x11000 + 4, KSTACK);	/* TSS.rsp0 for the switch to CPL 0 */
+	t.cpu->seg[X86_TR].base = 0x11000;
+	t.cpu->seg[X86_TR].limit = 0x67;
+	t.cpu->seg[X86_TR].ar = 0x8b;
+	xt_flat(&t.cpu->seg[X86_CS], 0x2b, 0xa0fb);
+	xt_flat(&t.cpu->seg[X86_SS], 0x23, 0xc0f3);
+	x86_state_changed(t.cpu);
+	assert_int_equal(t.cpu->cpl, 3);
+	/* the fetch itself faults: #PF with U and I set (NXE), then the handler (CPL 0) halts */
+	assert_int_equal(run(&t), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 14);
+	assert_int_equal(t.cpu->r[X86_RCX], 0x15);	/* P | U | I */
+	xt_fini(&t);
+}
+
+static void test_real_mode_interrupt(void **state)
+{
+	struct xt t;
+	static const uint8_t code[] = { 0xcd, 0x10, 0x89, 0xc3, 0xf4 };	/* int 0x10; mov bx, ax; hlt */
+	static const uint8_t handler[] = { 0xb8, 0x55, 0x00, 0xcf };		/* mov ax, 0x55; iret */
+	(void)state;
+	assert_int_equal(xt_init(&t, 1 << 20), 0);
+	memcpy(t.ram + 0x7c00, code, sizeof(code));
+	memcpy(t.ram + 0x9000, handler, sizeof(handler));
+	w16(&t, 0x10 * 4, 0x9000);
+	w16(&t, 0x10 * 4 + 2, 0);
+	t.cpu->seg[X86_CS].sel = 0;
+	t.cpu->seg[X86_CS].base = 0;
+	t.cpu->rip = 0x7c00;
+	t.cpu->r[X86_RSP] = 0x7000;
+	t.cpu->idt.base = 0;
+	t.cpu->idt.limit = 0x3ff;
+	x86_state_changed(t.cpu);
+	assert_int_equal(x86_cpu_run(t.cpu, 100), X86_RUN_HLT);
+	assert_int_equal(t.cpu->mode, X86_MODE_REAL);
+	assert_int_equal(t.cpu->r[X86_RBX] & 0xffff, 0x55);
+	assert_int_equal(t.cpu->r[X86_RSP], 0x7000);
+	xt_fini(&t);
+}
+
+/* The debugger's view: single-step, software and hardware breakpoints, watchpoints, guest TF. */
+static void test_debug_events(void **state)
+{
+	struct xt t;
+	struct x86_cpu *c;
+	/* nop; nop; mov %eax, 0x5000; nop; hlt */
+	static const uint8_t code[] = { 0x90, 0x90, 0x89, 0x04, 0x25, 0x00, 0x50, 0x00, 0x00, 0x90, 0xf4 };
+	(void)state;
+	setup_long(&t);
+	c = t.cpu;
+	memcpy(t.ram + CODE, code, sizeof(code));
+	c->single_step = true;
+	x86_debug_changed(c);
+	assert_int_equal(run(&t), X86_RUN_DEBUG);
+	assert_int_equal(c->debug_reason, X86_DBG_STEP);
+	assert_int_equal(c->rip, CODE + 1);
+	assert_int_equal(c->debug_addr, CODE + 1);
+	c->single_step = false;
+	c->nr_sw_bps = 1;
+	c->sw_bps[0] = CODE + 9;
+	c->nr_hw_bps = 1;
+	c->hw_bps[0] = (struct x86_bp){ .kind = 1, .len = 4, .addr = 0x5000 };
+	x86_debug_changed(c);
+	assert_int_equal(run(&t), X86_RUN_DEBUG);	/* the write: reported after the instruction */
+	assert_int_equal(c->debug_reason, X86_DBG_WATCH_WRITE);
+	assert_int_equal(c->debug_addr, 0x5000);
+	assert_int_equal(c->rip, CODE + 9);
+	assert_int_equal(run(&t), X86_RUN_DEBUG);	/* then the breakpoint, before its instruction */
+	assert_int_equal(c->debug_reason, X86_DBG_SWBREAK);
+	assert_int_equal(c->debug_addr, CODE + 9);
+	assert_int_equal(c->rip, CODE + 9);
+	assert_int_equal(run(&t), X86_RUN_HLT);		/* resuming runs the breakpointed instruction */
+	xt_fini(&t);
+
+	/* guest TF: pushf; or $0x100,(%rsp); popf; nop -> #DB (vector 1) after the nop */
+	static const uint8_t tf[] = { 0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x90, 0x90, 0xf4 };
+	setup_long(&t);
+	memcpy(t.ram + CODE, tf, sizeof(tf));
+	assert_int_equal(run(&t), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 1);
+	assert_int_equal(stack_at(&t, 0), CODE + 11);
+	assert_true(t.cpu->dr6 & (1u << 14));
+	xt_fini(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_real_to_long),
+		cmocka_unit_test(test_exceptions),
+		cmocka_unit_test(test_double_and_triple_fault),
+		cmocka_unit_test(test_smc),
+		cmocka_unit_test(test_privilege_syscall_int),
+		cmocka_unit_test(test_user_cannot_halt_or_touch_kernel_pages),
+		cmocka_unit_test(test_real_mode_interrupt),
+		cmocka_unit_test(test_debug_events),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

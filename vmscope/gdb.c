@@ -631,6 +631,10 @@ static int vgdb_attach(struct vmscope *vs, struct emu_vm *vm)
 		return VMSCOPE_EXIT_HOST;
 	}
 	emu_vm_set_debug_handler(vm, vgdb_debug_handler, d);
+	/* monitor commands of other modules: registered before the server thread starts */
+	if (gdb_server_add_monitor(d->srv, "trace", "on|off PATTERN | list [PATTERN] | flush: trace events",
+				   vmscope_trace_gdb_monitor, vs) < 0)
+		fprintf(stderr, "%s: gdb server: cannot add monitor trace\n", vs->prog);
 	if (gdb_server_start(d->srv) < 0) {
 		fprintf(stderr, "%s: gdb server: cannot start its thread\n", vs->prog);
 		return VMSCOPE_EXIT_HOST;

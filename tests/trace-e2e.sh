@@ -150,6 +150,32 @@ if [ ${#accels[@]} -gt 0 ]; then
 	fi
 fi
 
+# gdb: `monitor trace` turns events on in a stopped guest; the stub's own packets are traced.
+if ! "$vm" --help | grep -q -- '--gdb '; then
+	tap_skip "gdb monitor trace" "vmscope has no --gdb option yet"
+elif ! gdb_usable >/dev/null; then
+	tap_skip "gdb monitor trace" "gdb not installed"
+elif [ ${#accels[@]} -gt 0 ]; then
+	accel=${accels[0]}
+	"$vm" --accel "$accel" --kernel "$guest" --append "iters=$N port=$PORT" -S --gdb "unix:$tmp/g.sock" \
+		--trace 'gdb_*' --trace-file "$tmp/gdb.vmt" >/dev/null 2>"$tmp/vm.err" &
+	pid=$!
+	until [ -S "$tmp/g.sock" ] || ! kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	timeout 120 gdb -batch -nx -ex "target remote $tmp/g.sock" -ex 'monitor trace list gdb_stop' \
+		-ex 'monitor trace on pio_write' -ex 'monitor trace list pio_w*' -ex 'monitor trace bogus' -ex continue \
+		"$guest" >"$tmp/gdb.out" 2>&1
+	wait "$pid"
+	n=$("$vt" print --event pio_write "$tmp/gdb.vmt" | grep -c "port $PORT ")
+	if grep -q "^gdb_stop on" "$tmp/gdb.out" && grep -q "^pio_write on" "$tmp/gdb.out" && grep -q "usage: monitor trace" "$tmp/gdb.out" &&
+	   [ "$n" = "$N" ] && "$vt" print --event gdb_packet_in "$tmp/gdb.vmt" | grep -q "<- qSupported" &&
+	   "$vt" print --event gdb_packet_out "$tmp/gdb.vmt" | grep -q -- '-> \$T05' &&
+	   "$vt" print --event gdb_stop "$tmp/gdb.vmt" | grep -q "reason 7"; then
+		tap_ok "gdb monitor trace on/list, $N pio_write records after it, gdb packets and stops traced"
+	else
+		tap_fail "gdb monitor trace" "$n records; $(grep -iE 'trace|error|usage' "$tmp/gdb.out" | head -5) $(head -3 "$tmp/vm.err")"
+	fi
+fi
+
 # Both backends ran the same guest: the same port I/O, in the same order, with the same values.
 if [ ${#accels[@]} = 2 ]; then
 	for a in kvm interp; do "$vt" print --event 'pio_*' "$tmp/$a.vmt" | awk '{$1=""; print}' >"$tmp/$a.io"; done

@@ -74,6 +74,9 @@ else
 	nm "$elf" >"$tmp/System.map"
 	"$vt" profile "$tmp/s.vmt" --symbols "$tmp/System.map" >"$tmp/prof2"
 	grep -qE "^ +7 +63.64%  $a1 +guest_main\+0x8 +\?\?$" "$tmp/prof2" && tap_ok "profile --symbols System.map" || tap_fail "profile --symbols System.map" "$(cat "$tmp/prof2")"
+	"$vt" profile "$tmp/s.vmt" --elf "$tmp/System.map" >"$tmp/prof3" 2>"$tmp/err"
+	grep -qE "^ +7 +63.64%  $a1 +guest_main\+0x8 +\?\?$" "$tmp/prof3" && grep -q "is not ELF .*: read as a System.map" "$tmp/err" &&
+		tap_ok "profile --elf with a System.map falls back to it, saying so" || tap_fail "profile --elf System.map fallback" "$(cat "$tmp/err")"
 	printf 'garbage\n' >"$tmp/bad.map"
 	"$vt" profile "$tmp/s.vmt" --symbols "$tmp/bad.map" >/dev/null 2>"$tmp/err"; rc=$?
 	[ "$rc" = 1 ] && grep -q 'bad.map:1: not a System.map line' "$tmp/err" && tap_ok "profile: bad System.map named" || tap_fail "profile: bad System.map named" "$(cat "$tmp/err")"

@@ -34,11 +34,23 @@ static const Dwfl_Callbacks vmtrace_dwfl_callbacks = {
 	.section_address = dwfl_offline_section_address,
 };
 
+static int vmtrace_open_map(struct vmtrace_symtab *st, const char *path);
+
+/* An ELF file through libdwfl; a file that is not ELF is tried as a System.map. */
 static int vmtrace_open_elf(struct vmtrace_symtab *st, const char *path)
 {
 	st->dwfl = dwfl_begin(&vmtrace_dwfl_callbacks);
 	if (!st->dwfl || !dwfl_report_offline(st->dwfl, "guest", path, -1)) {
-		fprintf(stderr, "vmtrace: %s: %s\n", path, dwfl_errmsg(-1));
+		char why[256];
+		snprintf(why, sizeof(why), "%s", dwfl_errmsg(-1));
+		if (st->dwfl)
+			dwfl_end(st->dwfl);
+		st->dwfl = NULL;
+		if (vmtrace_open_map(st, path) == 0) {
+			fprintf(stderr, "vmtrace: %s is not ELF (%s): read as a System.map\n", path, why);
+			return 0;
+		}
+		fprintf(stderr, "vmtrace: %s: neither ELF (%s) nor a System.map\n", path, why);
 		return -EINVAL;
 	}
 	dwfl_report_end(st->dwfl, NULL, NULL);

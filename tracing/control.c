@@ -254,7 +254,7 @@ static int trace_autostart(struct trace_handle *h)
 
 int trace_event_set_state(struct trace_handle *h, const char *glob, bool enable)
 {
-	if (enable && !h->started && h->autostart) {
+	if (enable && !h->started && h->autostart && trace_event_match(h, glob, NULL, 0) > 0) {
 		int rc = trace_autostart(h);
 		if (rc)
 			return rc;

@@ -220,6 +220,41 @@ static void test_monitor(void **state)
 	trace_close(h);
 }
 
+static void test_qmp_and_autostart(void **state)
+{
+	char out[4096], path[PATH_MAX];
+	char *argv[] = { "trace_test", NULL };
+	struct trace_handle *h;
+	(void)state;
+	assert_int_equal(trace_open(&h), 0);
+	tt_path(path, sizeof(path), "auto.vmt");
+	assert_int_equal(trace_set_file(h, path), 0);
+	trace_set_autostart(h, 1, argv);
+	assert_false(trace_is_started(h));
+	assert_int_equal(trace_qmp_get_state(h, "test_u8", out, sizeof(out)), 1);
+	assert_string_equal(out, "[{\"name\": \"test_u8\", \"state\": \"disabled\", \"vcpu\": false}]");
+	assert_int_equal(trace_qmp_get_state(h, "nope", out, sizeof(out)), -ENOENT);
+	assert_int_equal(trace_qmp_get_state(h, "nope*", out, sizeof(out)), 0);
+	assert_string_equal(out, "[]");
+	assert_int_equal(trace_qmp_get_state(h, "test_*", out, 8), -ENOSPC);
+	assert_int_equal(trace_qmp_set_state(h, "nope", true), -ENOENT);
+	assert_false(trace_is_started(h));	/* nothing matched: nothing started */
+	assert_int_equal(trace_qmp_set_state(h, "test_u1?", true), 0);
+	assert_true(trace_is_started(h));
+	assert_ptr_equal(trace_state_tests_fixtures_events[TRACE_EV_TEST_U16], h);
+	assert_int_equal(trace_qmp_get_state(h, "test_u1*", out, sizeof(out)), 1);
+	assert_string_equal(out, "[{\"name\": \"test_u16\", \"state\": \"enabled\", \"vcpu\": false}]");
+	trace_test_u16(7);
+	assert_int_equal(trace_qmp_set_state(h, "test_u16", false), 0);
+	assert_null(trace_state_tests_fixtures_events[TRACE_EV_TEST_U16]);
+	trace_close(h);
+	struct tt_records t;
+	tt_read("auto.vmt", &t);
+	assert_int_equal(t.n, 1);
+	assert_string_equal(t.text[0], "u16 0x7");
+	tt_free(&t);
+}
+
 /* ---- round trip: every argument type, checked against the C library's printf ---- */
 
 static void tt_emit_all_types(void)
@@ -520,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_events_file),
 		cmocka_unit_test(test_help_lists_signatures),
 		cmocka_unit_test(test_monitor),
+		cmocka_unit_test(test_qmp_and_autostart),
 		cmocka_unit_test(test_round_trip_every_type),
 		cmocka_unit_test(test_log_backend),
 		cmocka_unit_test(test_ftrace_backend_marker),

@@ -493,8 +493,9 @@ static uint64_t rotl(uint64_t a, unsigned c, unsigned bits)
 	return c ? ((a << c) | (a >> (bits - c))) & m : a & m;
 }
 
+
 /* Rotates change only CF and OF: the previous lazy state is kept for the other four. */
-static void rot_finish(struct x86_cpu *cpu, bool cf, bool of)
+void x86_rot_flags(struct x86_cpu *cpu, bool cf, bool of)
 {
 	struct x86_lazy *l = &cpu->lf;
 	if (l->op == X86_LF_NONE) {
@@ -520,7 +521,7 @@ void h_rol(struct x86_cpu *cpu, const struct x86_insn *in)
 	}
 	res = rotl(a, c, bits);
 	x86_rmw_write(cpu, in, &m, res);
-	rot_finish(cpu, res & 1, msb(res, s) ^ (res & 1));
+	x86_rot_flags(cpu, res & 1, msb(res, s) ^ (res & 1));
 }
 
 void h_ror(struct x86_cpu *cpu, const struct x86_insn *in)
@@ -534,7 +535,7 @@ void h_ror(struct x86_cpu *cpu, const struct x86_insn *in)
 	}
 	res = rotl(a, bits - c % bits, bits);
 	x86_rmw_write(cpu, in, &m, res);
-	rot_finish(cpu, msb(res, s), msb(res, s) ^ ((res >> (bits - 2)) & 1));
+	x86_rot_flags(cpu, msb(res, s), msb(res, s) ^ ((res >> (bits - 2)) & 1));
 }
 
 void h_rcl(struct x86_cpu *cpu, const struct x86_insn *in)
@@ -555,7 +556,7 @@ void h_rcl(struct x86_cpu *cpu, const struct x86_insn *in)
 		cf = n;
 	}
 	x86_rmw_write(cpu, in, &m, a);
-	rot_finish(cpu, cf, msb(a, s) ^ cf);
+	x86_rot_flags(cpu, cf, msb(a, s) ^ cf);
 }
 
 void h_rcr(struct x86_cpu *cpu, const struct x86_insn *in)
@@ -576,7 +577,7 @@ void h_rcr(struct x86_cpu *cpu, const struct x86_insn *in)
 		cf = n;
 	}
 	x86_rmw_write(cpu, in, &m, a);
-	rot_finish(cpu, cf, msb(a, s) ^ ((a >> (bits - 2)) & 1));
+	x86_rot_flags(cpu, cf, msb(a, s) ^ ((a >> (bits - 2)) & 1));
 }
 
 static unsigned shd_count(struct x86_cpu *cpu, const struct x86_insn *in, unsigned s)

@@ -274,6 +274,11 @@ static void branch(struct x86_cpu *cpu, uint64_t target, unsigned osz)
 	cpu->next_rip = target;
 }
 
+void x86_branch_rel(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	branch(cpu, cpu->next_rip + in->imm, in->osz);
+}
+
 void h_jcc(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	if (x86_cond(cpu, in->opcode & 15))

@@ -88,6 +88,66 @@ SHIFT_RI(f_shl_ri32, a << c, X86_LF_SHL, 32, uint32_t)
 SHIFT_RI(f_shr_ri64, a >> c, X86_LF_SHR, 64, uint64_t)
 SHIFT_RI(f_shr_ri32, a >> c, X86_LF_SHR, 32, uint32_t)
 
+/* adc/sbb with a register or immediate source */
+#define CARRY_OP(name, op, lfop)                                                                 \
+	static void name##_rr64(struct x86_cpu *cpu, const struct x86_insn *in)                  \
+	{                                                                                        \
+		bool c = x86_cf(cpu);                                                            \
+		uint64_t a = R0(in), b = R1(in), res = a op b op c;                              \
+		R0(in) = res;                                                                    \
+		x86_lf_set(cpu, lfop, 8, res, a, b);                                             \
+		cpu->lf.cin = c;                                                                 \
+	}                                                                                        \
+	static void name##_ri64(struct x86_cpu *cpu, const struct x86_insn *in)                  \
+	{                                                                                        \
+		bool c = x86_cf(cpu);                                                            \
+		uint64_t a = R0(in), b = in->imm, res = a op b op c;                             \
+		R0(in) = res;                                                                    \
+		x86_lf_set(cpu, lfop, 8, res, a, b);                                             \
+		cpu->lf.cin = c;                                                                 \
+	}
+
+CARRY_OP(f_adc, +, X86_LF_ADC)
+CARRY_OP(f_sbb, -, X86_LF_SBB)
+
+/* rol/ror r64 by a non-zero immediate: CF/OF only, the rest of the flags from before. */
+static void f_rol_ri64(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	unsigned c = (unsigned)in->imm & 63;
+	uint64_t a = R0(in), res = (a << c) | (a >> ((64 - c) & 63));
+	R0(in) = res;
+	x86_rot_flags(cpu, res & 1, (res >> 63) ^ (res & 1));
+}
+
+static void f_ror_ri64(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	unsigned c = (unsigned)in->imm & 63;
+	uint64_t a = R0(in), res = (a >> c) | (a << ((64 - c) & 63));
+	R0(in) = res;
+	x86_rot_flags(cpu, res >> 63, ((res >> 63) ^ (res >> 62)) & 1);
+}
+
+/* lea r64, [base + disp] (no index, 64-bit addressing) */
+static void f_lea_bd64(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	R0(in) = cpu->r[in->base] + (uint64_t)in->disp;
+}
+
+/* jz/jnz rel with a 64-bit operand size: ZF straight from the lazy result. */
+static void f_jz(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	bool zf = cpu->lf.op != X86_LF_NONE ? !(cpu->lf.res & x86_mask(cpu->lf.size)) : !!(cpu->rflags & X86_ZF);
+	if (zf)
+		x86_branch_rel(cpu, in);
+}
+
+static void f_jnz(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	bool zf = cpu->lf.op != X86_LF_NONE ? !(cpu->lf.res & x86_mask(cpu->lf.size)) : !!(cpu->rflags & X86_ZF);
+	if (!zf)
+		x86_branch_rel(cpu, in);
+}
+
 struct fast_row {
 	x86_handler generic;
 	x86_handler rr64, rr32, ri64, ri32;
@@ -102,6 +162,10 @@ static const struct fast_row fast_rows[] = {
 	{ h_cmp, f_cmp_rr64, f_cmp_rr32, f_cmp_ri64, f_cmp_ri32 },
 	{ h_test, f_test_rr64, f_test_rr32, f_test_ri64, f_test_ri32 },
 	{ h_mov, f_mov_rr64, f_mov_rr32, f_mov_ri64, f_mov_ri32 },
+	{ h_adc, f_adc_rr64, NULL, f_adc_ri64, NULL },
+	{ h_sbb, f_sbb_rr64, NULL, f_sbb_ri64, NULL },
+	{ h_rol, NULL, NULL, f_rol_ri64, NULL },
+	{ h_ror, NULL, NULL, f_ror_ri64, NULL },
 	{ h_inc, NULL, NULL, NULL, NULL },
 	{ h_dec, NULL, NULL, NULL, NULL },
 	{ h_shl, NULL, NULL, f_shl_ri64, f_shl_ri32 },
@@ -122,16 +186,25 @@ x86_handler x86_specialize(const struct x86_insn *in)
 		return a->size == 8 ? f_inc64 : f_inc32;
 	if (in->fn == h_dec && in->nops == 1 && plain_reg(a))
 		return a->size == 8 ? f_dec64 : f_dec32;
+	if (in->fn == h_jcc && (in->opcode & 15) == 4)
+		return f_jz;
+	if (in->fn == h_jcc && (in->opcode & 15) == 5)
+		return f_jnz;
+	if (in->fn == h_lea && plain_reg(a) && a->size == 8 && in->asz == 8 && in->index == X86_NOREG &&
+	    in->base != X86_NOREG && in->base != X86_RIPREL)
+		return f_lea_bd64;
 	if (in->nops != 2 || !plain_reg(a))
 		return in->fn;
 	for (unsigned i = 0; i < sizeof(fast_rows) / sizeof(fast_rows[0]); i++) {
 		const struct fast_row *r = &fast_rows[i];
 		if (r->generic != in->fn)
 			continue;
-		if (plain_reg(b) && b->size == a->size && r->rr64)
-			return a->size == 8 ? r->rr64 : r->rr32;
-		if (b->type == X86_OT_IMM && r->ri64 && (r->generic != h_shl && r->generic != h_shr ? 1 : (in->imm & (a->size == 8 ? 63 : 31)) != 0))
-			return a->size == 8 ? r->ri64 : r->ri32;
+		x86_handler rr = a->size == 8 ? r->rr64 : r->rr32, ri = a->size == 8 ? r->ri64 : r->ri32;
+		bool shift = r->generic == h_shl || r->generic == h_shr || r->generic == h_rol || r->generic == h_ror;
+		if (plain_reg(b) && b->size == a->size && rr)
+			return rr;
+		if (b->type == X86_OT_IMM && ri && (!shift || (in->imm & (a->size == 8 ? 63 : 31)) != 0))
+			return ri;
 		break;
 	}
 	return in->fn;

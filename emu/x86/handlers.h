@@ -13,6 +13,10 @@ void x86_mov_dr(struct x86_cpu *cpu, const struct x86_insn *in);
 void x86_exception_entry(struct x86_cpu *cpu);
 /* A faster handler for the same instruction when its operands allow one, else in->fn. */
 x86_handler x86_specialize(const struct x86_insn *in);
+/* Sets CF and OF after a rotate, keeping the other four (lazily) as they were. */
+void x86_rot_flags(struct x86_cpu *cpu, bool cf, bool of);
+/* Takes the relative branch of in (jcc/jmp rel): target checks, then next_rip. */
+void x86_branch_rel(struct x86_cpu *cpu, const struct x86_insn *in);
 
 /* Effective address of the instruction's memory operand (address-size wrapped). */
 static inline __attribute__((always_inline)) uint64_t x86_ea(const struct x86_cpu *cpu, const struct x86_insn *in)

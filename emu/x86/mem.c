@@ -146,6 +146,13 @@ static uint64_t translate(struct x86_cpu *cpu, uint64_t lin, int acc, bool sys)
 		cpu->cr2 = lin;
 		x86_raise_err(cpu, X86_PF_VEC, err);
 	}
+	if (!sys && !cpu->watch_active && !is_ram(cpu, gpa & ~0xfffull, 4096)) {
+		cpu->mmio_tlb[acc].lin = page;
+		cpu->mmio_tlb[acc].gpa = gpa & ~0xfffull;
+		cpu->mmio_tlb[acc].gen = cpu->jc_gen;
+		cpu->mmio_tlb[acc].user = user;
+		cpu->mmio_tlb[acc].valid = 1;
+	}
 	if (sys || !is_ram(cpu, gpa & ~0xfffull, 4096) || cpu->watch_active)
 		return gpa;
 	if (acc == X86_ACC_W && x86_code_write_hits(cpu, gpa, 0))
@@ -160,9 +167,22 @@ static uint64_t translate(struct x86_cpu *cpu, uint64_t lin, int acc, bool sys)
 	return gpa;
 }
 
+/* A hit in the one-entry MMIO translation cache: the device page translated last time. */
+static bool mmio_hit(const struct x86_cpu *cpu, uint64_t lin, unsigned size, int acc, uint64_t *gpa)
+{
+	const __typeof__(cpu->mmio_tlb[0]) *m = &cpu->mmio_tlb[acc];
+	if (!m->valid || m->gen != cpu->jc_gen || m->lin != (lin & ~0xfffull) || m->user != (cpu->cpl == 3) ||
+	    (lin & 0xfff) + size > 4096 || cpu->mode != X86_MODE_LONG64)
+		return false;
+	*gpa = m->gpa | (lin & 0xfff);
+	return true;
+}
+
 uint64_t x86_read_slow(struct x86_cpu *cpu, uint64_t lin, unsigned size, int acc)
 {
-	uint64_t v = 0;
+	uint64_t v = 0, gpa;
+	if (mmio_hit(cpu, lin, size, acc, &gpa))
+		return x86_phys_read(cpu, gpa, size);
 	if (cpu->watch_active)
 		x86_check_watch(cpu, lin, size, false);
 	if ((lin & 0xfff) + size > 4096) {
@@ -178,6 +198,11 @@ uint64_t x86_read_slow(struct x86_cpu *cpu, uint64_t lin, unsigned size, int acc
 
 void x86_write_slow(struct x86_cpu *cpu, uint64_t lin, unsigned size, uint64_t v)
 {
+	uint64_t gpa;
+	if (mmio_hit(cpu, lin, size, X86_ACC_W, &gpa)) {
+		x86_phys_write(cpu, gpa, size, v);
+		return;
+	}
 	if (cpu->watch_active)
 		x86_check_watch(cpu, lin, size, true);
 	if ((lin & 0xfff) + size > 4096) {

@@ -197,10 +197,15 @@ bool x86_lf_cf(const struct x86_cpu *cpu);
 
 static inline bool x86_cf(struct x86_cpu *cpu)
 {
-	switch (cpu->lf.op) {
+	const struct x86_lazy *l = &cpu->lf;
+	uint64_t m = x86_mask(l->size);
+	switch (l->op) {
 	case X86_LF_NONE: return cpu->rflags & X86_CF;
 	case X86_LF_LOGIC: return false;
-	case X86_LF_INC: case X86_LF_DEC: return cpu->lf.b;
+	case X86_LF_INC: case X86_LF_DEC: return l->b;
+	case X86_LF_ADD: return (l->res & m) < (l->a & m);
+	case X86_LF_SUB: return (l->a & m) < (l->b & m);
+	case X86_LF_ROT: return l->rot_flags & 1;
 	default: return x86_lf_cf(cpu);
 	}
 }

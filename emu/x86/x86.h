@@ -181,6 +181,11 @@ struct x86_cpu {
 	struct x86_tlbe tlb_r[X86_TLB_SIZE], tlb_w[X86_TLB_SIZE], tlb_x[X86_TLB_SIZE];
 	struct x86_blocks *blocks;
 	uint32_t jc_gen;	/* bumped by every TLB flush: invalidates the jump cache */
+	struct {		/* the last MMIO page translated, per access kind (valid while gen == jc_gen) */
+		uint64_t lin, gpa;
+		uint32_t gen;
+		uint8_t user, valid;
+	} mmio_tlb[3];
 
 	/* ---- statistics ---- */
 	uint64_t nr_exceptions, nr_interrupts, nr_pio, nr_mmio, nr_blocks_decoded, nr_smc, nr_unimpl;

@@ -371,6 +371,51 @@ static void test_real_mode_interrupt(void **state)
 	xt_fini(&t);
 }
 
+/* The debugger's view: single-step, software and hardware breakpoints, watchpoints, guest TF. */
+static void test_debug_events(void **state)
+{
+	struct xt t;
+	struct x86_cpu *c;
+	/* nop; nop; mov %eax, 0x5000; nop; hlt */
+	static const uint8_t code[] = { 0x90, 0x90, 0x89, 0x04, 0x25, 0x00, 0x50, 0x00, 0x00, 0x90, 0xf4 };
+	(void)state;
+	setup_long(&t);
+	c = t.cpu;
+	memcpy(t.ram + CODE, code, sizeof(code));
+	c->single_step = true;
+	x86_debug_changed(c);
+	assert_int_equal(run(&t), X86_RUN_DEBUG);
+	assert_int_equal(c->debug_reason, X86_DBG_STEP);
+	assert_int_equal(c->rip, CODE + 1);
+	assert_int_equal(c->debug_addr, CODE + 1);
+	c->single_step = false;
+	c->nr_sw_bps = 1;
+	c->sw_bps[0] = CODE + 9;
+	c->nr_hw_bps = 1;
+	c->hw_bps[0] = (struct x86_bp){ .kind = 1, .len = 4, .addr = 0x5000 };
+	x86_debug_changed(c);
+	assert_int_equal(run(&t), X86_RUN_DEBUG);	/* the write: reported after the instruction */
+	assert_int_equal(c->debug_reason, X86_DBG_WATCH_WRITE);
+	assert_int_equal(c->debug_addr, 0x5000);
+	assert_int_equal(c->rip, CODE + 9);
+	assert_int_equal(run(&t), X86_RUN_DEBUG);	/* then the breakpoint, before its instruction */
+	assert_int_equal(c->debug_reason, X86_DBG_SWBREAK);
+	assert_int_equal(c->debug_addr, CODE + 9);
+	assert_int_equal(c->rip, CODE + 9);
+	assert_int_equal(run(&t), X86_RUN_HLT);		/* resuming runs the breakpointed instruction */
+	xt_fini(&t);
+
+	/* guest TF: pushf; or $0x100,(%rsp); popf; nop -> #DB (vector 1) after the nop */
+	static const uint8_t tf[] = { 0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x90, 0x90, 0xf4 };
+	setup_long(&t);
+	memcpy(t.ram + CODE, tf, sizeof(tf));
+	assert_int_equal(run(&t), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 1);
+	assert_int_equal(stack_at(&t, 0), CODE + 11);
+	assert_true(t.cpu->dr6 & (1u << 14));
+	xt_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_privilege_syscall_int),
 		cmocka_unit_test(test_user_cannot_halt_or_touch_kernel_pages),
 		cmocka_unit_test(test_real_mode_interrupt),
+		cmocka_unit_test(test_debug_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

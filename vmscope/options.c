@@ -34,7 +34,8 @@ static bool opt_has_short(const struct vmscope_option *o)
 void vmscope_usage(const struct vmscope *vs, const struct vmscope_module *const *mods, unsigned nr, FILE *out)
 {
 	fprintf(out, "Usage: %s [OPTION]... --kernel FILE\n"
-		     "Run a Multiboot or raw-binary guest on KVM, with its serial console on stdout;\n"
+		     "Run a guest kernel (Linux bzImage, Multiboot or raw binary) on KVM or the interpreter,\n"
+		     "with its serial console on stdout;\n"
 		     "the exit status is the guest's debug-exit status ((value << 1) | 1).\n",
 		vs->prog);
 	for (unsigned m = 0; m < nr; m++) {

@@ -30,6 +30,9 @@ int main(int argc, char **argv)
 	int r = vmscope_parse(&vs, vs.mods, vs.nr_mods, argc, argv);
 
 	if (r)
-		return r == 1 ? EXIT_SUCCESS : r;
-	return vmscope_run(&vs, vs.mods, vs.nr_mods);
+		r = r == 1 ? EXIT_SUCCESS : r;
+	else
+		r = vmscope_run(&vs, vs.mods, vs.nr_mods);
+	vmscope_trace_free(&vs);	/* options may have made a trace handle that was never attached */
+	return r;
 }

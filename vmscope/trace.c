@@ -100,11 +100,16 @@ static int trace_module_attach(struct vmscope *vs, struct emu_vm *vm)
 	return 0;
 }
 
+void vmscope_trace_free(struct vmscope *vs)
+{
+	trace_close(vs->trace);
+	vs->trace = NULL;
+}
+
 static void trace_module_detach(struct vmscope *vs, struct emu_vm *vm)
 {
 	(void)vm;
-	trace_close(vs->trace);
-	vs->trace = NULL;
+	vmscope_trace_free(vs);
 }
 
 int vmscope_trace_gdb_monitor(void *opaque, const char *args, struct gdb_out *out)

@@ -83,6 +83,8 @@ extern const struct vmscope_module vmscope_trace_module;
  * gdb_server_add_monitor(srv, "trace", help, vmscope_trace_gdb_monitor, vs). */
 struct gdb_out;
 int vmscope_trace_gdb_monitor(void *opaque, const char *args, struct gdb_out *out);
+/* Frees a trace handle the options made when the run never attached it (idempotent). */
+void vmscope_trace_free(struct vmscope *vs);
 extern const struct vmscope_module vmscope_qmp_module;	/* qmp.c: --qmp */
 
 /* options.c: getopt_long over every module's table. 0, 1 (exit 0) or VMSCOPE_EXIT_USAGE. */

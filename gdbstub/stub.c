@@ -135,6 +135,7 @@ void gdb_reply_bin(struct gdb_stub *s, const void *payload, size_t len)
 	}
 	t.n += (size_t)snprintf((char *)t.p + t.n, 4, "#%02x", t.sum);
 	s->tx_len = t.n;
+	trace_gdb_packet_out((const char *)s->tx);	/* NUL-terminated by the snprintf */
 	s->write(s->write_ctx, s->tx, t.n);
 }
 

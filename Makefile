@@ -65,6 +65,12 @@ BENCH_DEPS  :=
 FUZZERS     :=   # libFuzzer binaries (clang -fsanitize=fuzzer): make fuzz runs each FUZZ_TIME seconds
 FUZZ_TIME   ?= 60
 
+# libFuzzer builds: clang only. Fragments compile their own sources into the fuzzer binary.
+CLANG       ?= clang
+HAVE_CLANG  := $(shell command -v $(CLANG) >/dev/null 2>&1 && echo 1)
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -I. -I$(B)/gen -D_GNU_SOURCE -pthread -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=undefined
+
 DEB_PKGS += build-essential libcmocka-dev qemu-system-x86 gdb mandoc python3 tmux
 
 # Fragments call $(eval $(call library,NAME)): defined before they are included.
@@ -154,10 +160,13 @@ check-headers: | $(GEN_HEADERS)
 	    echo "#include \"$$h\"" | $(CC) $(CPPFLAGS) -std=gnu11 -Wall -Wextra -Werror -fsyntax-only -x c - \
 	    || { echo "check-headers: $$h does not compile alone"; exit 1; }; done
 
+# make fuzz: every fuzzer for FUZZ_TIME seconds, with its corpus in $(B)/fuzz/corpus-NAME and the
+# extra arguments (dictionary, limits) in $(B)/fuzz/NAME.args when it has them.
 .PHONY: fuzz
 fuzz: $(FUZZERS)
 	$(Q)for f in $(FUZZERS); do mkdir -p $(B)/fuzz/corpus-$$(basename $$f); echo "fuzz: $$f for $(FUZZ_TIME) s"; \
-	    $$f -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 $(B)/fuzz/corpus-$$(basename $$f) || exit 1; done
+	    $$f -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 $$(cat $$f.args 2>/dev/null) \
+	        $(B)/fuzz/corpus-$$(basename $$f) || exit 1; done
 
 .PHONY: bench demo install clean
 bench: deps

@@ -19,15 +19,26 @@ if [ ! -s "$LINUX_INITRD" ] && ! "$root/tests/linux/mkinitrd.sh" "$LINUX_INITRD"
 	echo "   skipped: cannot build the initramfs"; exit 0
 fi
 
-# ms_to_first_line CMD...: milliseconds until the first line appears, or "-" (never / timeout).
+log=$(mktemp) err=$(mktemp) fifo=$(mktemp -u)
+mkfifo "$fifo"
+trap 'rm -f "$log" "$err" "$fifo"' EXIT
+
+# ms_to_first_line CMD...: milliseconds until the first line appears, or "-" (never / timeout);
+# the serial output stays in $log, stderr in $err.
 ms_to_first_line() {
-	local t0 first=- line
+	local t0 first=- line pid
+	: >"$log"
 	t0=$(date +%s%N)
+	timeout -k 5 "$LIMIT" "$@" >"$fifo" 2>"$err" </dev/null &
+	pid=$!
 	while IFS= read -r line; do
+		printf '%s\n' "$line" >>"$log"
 		if [ "$first" = - ] && [[ $line == *"$LINUX_FIRST_LINE"* ]]; then
 			first=$(( ($(date +%s%N) - t0) / 1000000 ))
 		fi
-	done < <(timeout -k 5 "$LIMIT" "$@" 2>/dev/null </dev/null)
+		[[ $line =~ $LINUX_FATAL_RE ]] && kill "$pid" 2>/dev/null	# it would never get further
+	done <"$fifo"
+	wait "$pid"
 	echo "$first"
 }
 
@@ -53,7 +64,7 @@ fi
 if linux_have_interp; then
 	linux_vmscope_argv interp
 	interp_ms=$(run_config interp "${vmscope_argv[@]}")
-	interp_why="did not reach init within ${LIMIT} s"
+	interp_why="did not reach init ($(linux_stage "$log"); $(grep -m1 -v '^ ' "$err" | head -c 160))"
 else
 	interp_ms=-
 	interp_why="not able to boot yet: vmscope has no --accel interp (issue 3)"

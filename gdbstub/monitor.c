@@ -261,7 +261,13 @@ struct gdb_walk {
 	uint64_t start, end;	/* [start, end) virtual */
 	unsigned perms;		/* bit0 user, bit1 write, bit2 exec */
 	unsigned lines;
+	unsigned tables;	/* tables read: a hostile guest can make the tree huge */
+	bool truncated;
 };
+
+/* Budgets that keep `info mem` quick on page tables that alias themselves. */
+#define GDB_WALK_MAX_TABLES 4096
+#define GDB_WALK_MAX_LINES 20000
 
 static uint64_t gdb_canonical(const struct gdb_walk *w, uint64_t va)
 {
@@ -299,6 +305,11 @@ static void gdb_walk_table(struct gdb_walk *w, unsigned level, uint64_t table, u
 	const struct gdb_walk_level *l = &w->mode->levels[level];
 	uint8_t buf[4096];
 
+	if (w->truncated || w->tables >= GDB_WALK_MAX_TABLES || w->lines >= GDB_WALK_MAX_LINES) {
+		w->truncated = true;
+		return;
+	}
+	w->tables++;
 	if (w->s->ops->read_mem(w->s->opaque, w->vcpu, table, buf, l->entries * l->entry_size, true) < 0) {
 		gdb_walk_flush(w);
 		gdb_out_printf(w->out, "(page table at physical 0x%" PRIx64 " is outside RAM)\n", table);
@@ -336,6 +347,8 @@ void gdb_mmu_dump(struct gdb_stub *s, unsigned vcpu, const struct gdb_x86_regs *
 	uint64_t root = r->cr3 & (w.mode->nr_levels == 3 ? 0xffffffe0ull : w.mode->addr_mask);
 	gdb_walk_table(&w, 0, root, 0, 7);
 	gdb_walk_flush(&w);
+	if (w.truncated)
+		gdb_out_printf(out, "(stopped after %u page tables and %u ranges)\n", w.tables, w.lines);
 	if (!w.lines)
 		gdb_out_printf(out, "no mappings\n");
 }

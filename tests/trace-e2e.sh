@@ -123,8 +123,17 @@ check_perfetto_profile() {
 	fi
 }
 
+check_mmio() {
+	local mg=$B/tests/guests/mmio.elf n
+	[ -f "$mg" ] || { tap_skip "$accel mmio" "$mg not built"; return; }
+	"$vm" --accel "$accel" --kernel "$mg" --append "iters=$N" --trace 'mmio_*' --trace-file "$tmp/mmio.vmt" >/dev/null 2>&1
+	n=$("$vt" print --event mmio_write "$tmp/mmio.vmt" | grep -c "mmio_write .*unassigned addr 0xd0000000 size 4 ")
+	[ "$n" = "$N" ] && tap_ok "$accel mmio: $N mmio_write records for 0xd0000000" || tap_fail "$accel mmio: $N mmio_write records" "$n records"
+}
+
 for accel in "${accels[@]}"; do
 	check_binary
+	check_mmio
 	check_perfetto_profile
 	check_log
 	check_ftrace

@@ -13,6 +13,7 @@
 static const struct vmscope_module *const vmscope_modules[] = {
 	&vmscope_core_module,
 	&vmscope_trace_module,
+	&vmscope_gdb_module,	/* after trace: its detach tells gdb the exit while tracing still runs */
 	&vmscope_qmp_module,
 };
 

@@ -47,6 +47,7 @@ struct vmscope {
 	const char *modules[VMSCOPE_MAX_MODULES];
 	unsigned nr_modules;
 	struct emu_vm *vm;		/* after the VM is created */
+	struct vmscope_gdb *gdb;	/* gdb.c's state, when -s or --gdb is given */
 	void *image;			/* the --kernel file, kept for system_reset */
 	size_t image_len;
 	const struct vmscope_module *const *mods;	/* every module, for --help */
@@ -78,6 +79,7 @@ struct vmscope_module {
 };
 
 extern const struct vmscope_module vmscope_core_module;
+extern const struct vmscope_module vmscope_gdb_module;	/* gdb.c: -s, -S, --gdb */
 extern const struct vmscope_module vmscope_trace_module;
 /* gdb `monitor trace on|off PATTERN | list [PATTERN] | flush`: register with
  * gdb_server_add_monitor(srv, "trace", help, vmscope_trace_gdb_monitor, vs). */

@@ -216,6 +216,35 @@ static void kvm_complete_io(struct kvm_vcpu_data *v)
 	kvm_eat_kicks();
 }
 
+/* Single-stepping an instruction that exited to user space (in/out, MMIO): complete it now and
+ * report the step. KVM normally reports the step while completing; a nested PVM KVM loses it and
+ * runs the next instruction too, so when no debug exit comes, the step is reported here. */
+static int kvm_finish_step(struct emu_vcpu *vcpu, struct kvm_vcpu_data *v, struct emu_exit *ex)
+{
+	struct kvm_regs regs = { 0 };
+	int r;
+
+	for (;;) {
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		r = ioctl(v->fd, KVM_RUN, 0);
+		kvm_eat_kicks();
+		if (r < 0 || (v->run->exit_reason != KVM_EXIT_IO && v->run->exit_reason != KVM_EXIT_MMIO))
+			break;
+		(void)kvm_handle_exit(vcpu, v, ex);	/* a rep string instruction goes on */
+	}
+	if (r == 0 && v->run->exit_reason == KVM_EXIT_DEBUG) {
+		kvm_debug_exit(v, v->run, ex);
+		return 0;
+	}
+	if (r == 0)
+		return kvm_handle_exit(vcpu, v, ex) == 0 ? 0 : kvm_finish_step(vcpu, v, ex);
+	(void)!ioctl(v->fd, KVM_GET_REGS, &regs);
+	ex->reason = EMU_EXIT_DEBUG;
+	ex->debug.reason = EMU_DBG_STEP;
+	ex->debug.addr = regs.rip;
+	return 0;
+}
+
 /* Once, on the vCPU thread: block the kick signal, except while in KVM_RUN. */
 static int kvm_thread_setup(struct kvm_vcpu_data *v)
 {
@@ -274,6 +303,8 @@ int emu_kvm_vcpu_run(struct emu_vcpu *vcpu, struct emu_exit *ex)
 		r = kvm_handle_exit(vcpu, v, ex);
 		if (r == 0)
 			return 0;
+		if (v->last_debug.control & KVM_GUESTDBG_SINGLESTEP)
+			return kvm_finish_step(vcpu, v, ex);
 		io_pending = true;
 	}
 }

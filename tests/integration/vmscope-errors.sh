@@ -77,7 +77,7 @@ fi
 why=$(kvm_usable)
 if [ -n "$why" ]; then
 	echo "# the remaining tests need KVM: $why"
-	for t in "missing file" "missing --initrd file" "not an image" "truncated image" "-m too small" "modules too big for RAM" "hello with two --initrd modules" "triple fault" "triple fault: register dump" "int3 without an IDT" "raw binary" "hlt with interrupts disabled" "raw binary: entry outside the image" "SIGTERM: status 143 and a message"; do
+	for t in "missing file" "missing --initrd file" "not an image" "truncated image" "-m too small" "modules too big for RAM" "hello with two --initrd modules" "hello.elf loaded through its ELF program headers" "hello.mb loaded through its ELF program headers" "triple fault" "triple fault: register dump" "int3 without an IDT" "raw binary" "hlt with interrupts disabled" "raw binary: entry outside the image" "SIGTERM: status 143 and a message"; do
 		tap_skip "$t" "$why"
 	done
 	tap_done; exit
@@ -108,6 +108,37 @@ else
 	tap_skip "modules too big for RAM" "$hello not built"
 	tap_skip "hello with two --initrd modules" "$hello not built"
 fi
+
+# ---- the ELF loaders end to end: hello as ELF64 (.elf) and ELF32 (.mb) with the Multiboot
+# header's a.out-kludge bit cleared (checksum fixed), so the program headers are what is loaded ----
+strip_aout() {
+	python3 - "$1" "$2" <<-'PY'
+	import struct, sys
+	b = bytearray(open(sys.argv[1], "rb").read())
+	for off in range(0, min(len(b), 8192) - 12, 4):
+	    magic, flags = struct.unpack_from("<II", b, off)
+	    if magic == 0x1BADB002:
+	        flags &= ~(1 << 16)
+	        struct.pack_into("<II", b, off + 4, flags, (-(magic + flags)) & 0xFFFFFFFF)
+	        break
+	else:
+	    sys.exit("no Multiboot header")
+	open(sys.argv[2], "wb").write(b)
+	PY
+}
+for f in elf mb; do
+	img=$B/tests/guests/hello.$f
+	label="hello.$f loaded through its ELF program headers"
+	if [ ! -r "$img" ] || ! command -v python3 >/dev/null; then tap_skip "$label" "$img or python3 missing"; continue; fi
+	strip_aout "$img" "$tmp/hello-elf.$f"
+	timeout -k 5 60 "$vmscope" --kernel "$tmp/hello-elf.$f" >"$tmp/out" 2>&1
+	status=$?
+	if [ "$status" = 1 ] && cmp -s "$tmp/out" "$root/tests/guests/hello.expected"; then
+		tap_ok "$label"
+	else
+		tap_fail "$label" "status $status: $(head -c 300 "$tmp/out")"
+	fi
+done
 
 # ---- a guest that triple-faults: lidt of an empty IDT, then ud2 ----
 #   0x10000: lidt [0x10010]; ud2     0x10010: limit 0, base 0

@@ -18,7 +18,7 @@ linux_have_interp || skip_all "vmscope has no --accel interp yet (issue 3): cann
 log=$(mktemp) err=$(mktemp)
 trap 'rm -f "$log" "$err"' EXIT
 linux_vmscope_argv interp
-timeout -k 5 "${LINUX_CHECK_TIMEOUT:-900}" "${vmscope_argv[@]}" >"$log" 2>"$err" </dev/null
+linux_run "${LINUX_CHECK_TIMEOUT:-900}" "$log" "$err" "${vmscope_argv[@]}"
 status=$?
 echo "# $(linux_stage "$log")"
 sed 's/^/# stderr: /' "$err" | head -n 20

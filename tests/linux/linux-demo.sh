@@ -25,13 +25,14 @@ linux_vmscope_argv "$accel"
 cmd=("${vmscope_argv[@]}")
 echo "linux-demo: ${cmd[*]}"
 t0=$(date +%s%N)
-timeout -k 5 "$limit" "${cmd[@]}" 2>"$err" </dev/null | tee "$log"
-status=${PIPESTATUS[0]}
+LINUX_SHOW=1 linux_run "$limit" "$log" "$err" "${cmd[@]}" 2>&1
+status=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ -s "$err" ] && sed 's/^/linux-demo: vmscope stderr: /' "$err" | head -n 40
-if [ "$status" = 124 ]; then
-	echo "linux-demo: stopped after ${limit} s (timeout)"
-fi
+case $status in
+124) echo "linux-demo: stopped after ${limit} s (timeout)" ;;
+125) echo "linux-demo: stopped: the kernel printed a line after which it never gets further" ;;
+esac
 echo "linux-demo: --accel $accel, ${ms} ms, vmscope exit status $status: $(linux_stage "$log")"
 if [ "$status" = 0 ] && grep -q "$LINUX_LAST_LINE" "$log"; then
 	echo "linux-demo: success: Debian's kernel ran the busybox init and rebooted (vmscope exit 0)"

@@ -748,6 +748,13 @@ static void test_monitor_info_mem(void **state)
 	assert_non_null(strstr(t, "0000000000400000-0000000000600000 0000000000200000 urwx"));
 	assert_non_null(strstr(t, "ffffffff80001000-ffffffff80002000 0000000000001000 -r--"));
 	free(t);
+	/* a PML4 whose every entry points to itself: bounded, and says so */
+	for (unsigned i = 0; i < 512; i++)
+		fake_put64(&s->t, 0x30000 + 8 * i, 0x30000 | 7);
+	s->t.regs[0].cr3 = 0x30000;
+	t = monitor(s, "info mem");
+	assert_non_null(strstr(t, "stopped after"));
+	free(t);
 	s->t.regs[0].cr3 = 0x7ffff000;	/* tables outside memory: reported, no crash */
 	t = monitor(s, "info mem");
 	assert_non_null(strstr(t, "outside RAM"));

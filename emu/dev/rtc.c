@@ -225,21 +225,20 @@ static bool rtc_irqf(const struct emu_rtc *r)
 }
 
 /* Updates the IRQ 8 level under the lock; returns 1 to raise, 0 to lower, -1 for no change. */
-static int rtc_irq_change(struct emu_rtc *r)
+/*
+ * Drives IRQ 8 when its level changes. Called with the lock held, as the serial port does: the
+ * interrupt controller's lock nests inside ours and never the other way round. Driving the line
+ * after unlocking let a register-C read on a vCPU and the timer thread apply their levels out of
+ * order, leaving the line low while irq_level said high — and then no interrupt ever again.
+ */
+static void rtc_update_irq(struct emu_rtc *r)
 {
 	bool level = rtc_irqf(r);
 
 	if (level == r->irq_level)
-		return -1;
+		return;
 	r->irq_level = level;
-	return level;
-}
-
-/* Called after unlocking: the interrupt controller takes its own lock. */
-static void rtc_apply_irq(struct emu_rtc *r, int change)
-{
-	if (change >= 0)
-		emu_vm_set_irq(r->vm, RTC_IRQ, change);
+	emu_vm_set_irq(r->vm, RTC_IRQ, level);
 }
 
 /* When the next enabled event is due, or NO_EVENT (nothing enabled, or IRQ 8 already up). */
@@ -327,9 +326,8 @@ static uint64_t rtc_io_read(void *opaque, uint64_t offset, unsigned size)
 	pthread_mutex_lock(&r->lock);
 	if (offset == 1)
 		v = rtc_read_reg(r, r->index);
-	int change = rtc_irq_change(r);
+	rtc_update_irq(r);
 	pthread_mutex_unlock(&r->lock);
-	rtc_apply_irq(r, change);
 	return v;
 }
 
@@ -344,18 +342,16 @@ static void rtc_io_write(void *opaque, uint64_t offset, unsigned size, uint64_t 
 		trace_rtc_write(r->index, (uint8_t)value);
 		rtc_write_reg(r, r->index, (uint8_t)value);
 	}
-	int change = rtc_irq_change(r);
+	rtc_update_irq(r);
 	pthread_mutex_unlock(&r->lock);
-	rtc_apply_irq(r, change);
 }
 
 void emu_rtc_poll(struct emu_rtc *r)
 {
 	pthread_mutex_lock(&r->lock);
 	rtc_update_flags(r, r->now_ns(r->clock_opaque));
-	int change = rtc_irq_change(r);
+	rtc_update_irq(r);
 	pthread_mutex_unlock(&r->lock);
-	rtc_apply_irq(r, change);
 }
 
 /* Sleeps until the next enabled event (or a register access), then raises IRQ 8 if due. */
@@ -367,13 +363,7 @@ static void *rtc_thread_main(void *opaque)
 	while (!r->stopping) {
 		uint64_t now = r->now_ns(r->clock_opaque);
 		rtc_update_flags(r, now);
-		int change = rtc_irq_change(r);
-		if (change >= 0) {
-			pthread_mutex_unlock(&r->lock);
-			rtc_apply_irq(r, change);
-			pthread_mutex_lock(&r->lock);
-			continue;
-		}
+		rtc_update_irq(r);
 		uint64_t next = rtc_next_event(r, now);
 		if (next == NO_EVENT) {
 			pthread_cond_wait(&r->wake, &r->lock);

@@ -256,6 +256,27 @@ static void test_interrupt_thread(void **state)
 	devtest_vm_free(vm);
 }
 
+/* Many ack/raise rounds at the fastest rate, racing the timer thread against register-C reads:
+ * the line must never get stuck low while the device believes it is high. */
+static void test_interrupt_thread_ack_race(void **state)
+{
+	struct emu_vm *vm = devtest_vm_new();
+	struct emu_rtc *r = NULL;
+
+	assert_int_equal(emu_rtc_create(vm, &r), 0);
+	devtest_out(vm, 0x70, 1, 0x0a);
+	devtest_out(vm, 0x71, 1, 0x23);		/* divider on, rate 3: 8192 Hz */
+	devtest_out(vm, 0x70, 1, 0x0b);
+	devtest_out(vm, 0x71, 1, 0x42);		/* PIE */
+	for (unsigned i = 1; i <= 300; i++) {
+		assert_int_equal(devtest_wait_irq_raises(vm, 8, i, 10), i);
+		devtest_out(vm, 0x70, 1, 0x0c);
+		(void)devtest_in(vm, 0x71, 1);	/* ack: the thread may raise again at once */
+	}
+	emu_rtc_destroy(r);
+	devtest_vm_free(vm);
+}
+
 static void test_real_clock(void **state)
 {
 	struct emu_vm *vm = devtest_vm_new();
@@ -284,6 +305,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_periodic_interrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_and_alarm_interrupts, setup, teardown),
 		cmocka_unit_test(test_interrupt_thread),
+		cmocka_unit_test(test_interrupt_thread_ack_race),
 		cmocka_unit_test(test_real_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

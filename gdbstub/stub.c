@@ -78,31 +78,65 @@ static bool gdb_byte_needs_escape(uint8_t c)
 	return c == '$' || c == '#' || c == '}' || c == '*';
 }
 
-/* Frames payload as $...#cc (escaping as needed) and sends it; kept for a resend on '-'. */
+struct gdb_tx {
+	uint8_t *p;
+	size_t n;
+	uint8_t sum;
+};
+
+static void gdb_tx_put(struct gdb_tx *t, uint8_t c)
+{
+	t->p[t->n++] = c;
+	t->sum += c;
+}
+
+/* A repeat count n is sent as the character n + 29; '#' and '$' cannot be used. */
+static size_t gdb_rle_count(size_t extra)
+{
+	size_t n = extra > 97 ? 97 : extra;
+
+	return (n + 29 == '#' || n + 29 == '$') ? 5 : n;
+}
+
+/* A run of len copies of c, run-length encoded as gdbserver does ("c*N": c and N - 29 more). */
+static void gdb_tx_run(struct gdb_tx *t, uint8_t c, size_t len)
+{
+	while (len >= 4) {
+		size_t n = gdb_rle_count(len - 1);
+		gdb_tx_put(t, c);
+		gdb_tx_put(t, '*');
+		gdb_tx_put(t, (uint8_t)(n + 29));
+		len -= n + 1;
+	}
+	while (len--)
+		gdb_tx_put(t, c);
+}
+
+/* Frames payload as $...#cc (escaped, runs encoded) and sends it; kept for a resend on '-'. */
 void gdb_reply_bin(struct gdb_stub *s, const void *payload, size_t len)
 {
 	const uint8_t *p = payload;
-	size_t n = 0;
-	uint8_t sum = 0;
+	struct gdb_tx t = { s->tx, 0, 0 };
 
 	if (2 * len + 4 > s->tx_cap)
 		len = (s->tx_cap - 4) / 2;	/* never happens with the sizes the handlers use */
-	s->tx[n++] = '$';
-	for (size_t i = 0; i < len; i++) {
+	t.p[t.n++] = '$';
+	for (size_t i = 0; i < len;) {
 		if (gdb_byte_needs_escape(p[i])) {
-			s->tx[n++] = '}';
-			sum += '}';
-			s->tx[n++] = p[i] ^ 0x20;
-			sum += p[i] ^ 0x20;
-		} else {
-			s->tx[n++] = p[i];
-			sum += p[i];
+			gdb_tx_put(&t, '}');
+			gdb_tx_put(&t, p[i++] ^ 0x20);
+			continue;
 		}
+		size_t run = 1;
+		while (i + run < len && p[i + run] == p[i])
+			run++;
+		gdb_tx_run(&t, p[i], run);
+		i += run;
 	}
-	n += (size_t)snprintf((char *)s->tx + n, 4, "#%02x", sum);
-	s->tx_len = n;
+	t.n += (size_t)snprintf((char *)t.p + t.n, 4, "#%02x", t.sum);
+	s->tx_len = t.n;
 	trace_gdb_packet_out((const char *)s->tx);	/* NUL-terminated by the snprintf */
-	s->write(s->write_ctx, s->tx, n);
+	s->write(s->write_ctx, s->tx, t.n);
 }
 
 void gdb_reply(struct gdb_stub *s, const char *payload)

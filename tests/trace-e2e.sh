@@ -195,6 +195,24 @@ if [ ${#accels[@]} = 2 ]; then
 	fi
 fi
 
+# Interrupts: the irqs guest raises, takes and acknowledges the same interrupts on both backends.
+ig=$B/tests/guests/irqs.elf
+if [ ${#accels[@]} = 2 ] && [ -f "$ig" ]; then
+	for a in kvm interp; do
+		"$vm" --accel "$a" --kernel "$ig" --trace 'irq_*,pic_*,x86_interrupt' --trace-file "$tmp/irq-$a.vmt" >/dev/null 2>&1
+		"$vt" print "$tmp/irq-$a.vmt" | awk '{print $3}' | sort | uniq -c | awk '{print $2, $1}' >"$tmp/irq-$a.count"
+	done
+	cnt() { awk -v e="$2" '$1 == e {print $2}' "$tmp/irq-$1.count"; }
+	if [ -z "$(cnt kvm irq_deliver)" ]; then
+		tap_skip "interrupts agree between kvm and interp" "KVM delivered the interrupts itself (in-kernel irqchip): no irq_deliver"
+	elif [ -n "$(cnt kvm irq_set)" ] && [ "$(cnt kvm irq_set)" = "$(cnt interp irq_set)" ] &&
+	     [ "$(cnt kvm pic_eoi)" = "$(cnt interp pic_eoi)" ] && [ "$(cnt kvm irq_deliver)" = "$(cnt interp x86_interrupt)" ]; then
+		tap_ok "interrupts agree: $(cnt kvm irq_set) irq_set, $(cnt kvm irq_deliver) delivered, $(cnt kvm pic_eoi) EOIs on both backends"
+	else
+		tap_fail "interrupts agree between kvm and interp" "kvm: $(tr '\n' ' ' <"$tmp/irq-kvm.count") interp: $(tr '\n' ' ' <"$tmp/irq-interp.count")"
+	fi
+fi
+
 # option errors and help
 "$vm" --kernel "$guest" --trace no_such_event >/dev/null 2>"$tmp/err"
 [ $? = 2 ] && grep -q "matches no event" "$tmp/err" && tap_ok "--trace unknown pattern: exit 2" || tap_fail "--trace unknown pattern: exit 2" "$(cat "$tmp/err")"

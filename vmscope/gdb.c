@@ -11,8 +11,8 @@
  *   - write watchpoints are done by single-stepping every vCPU (into interrupt handlers too) and
  *     comparing the watched bytes after each step: slow, but exact for `watch`, which reports
  *     value changes;
- *   - read and access watchpoints cannot be seen by comparing: refused with an E reply and a
- *     one-line reason on stderr.
+ *   - read and access watchpoints are done by single-stepping too, decoding each instruction
+ *     (Zydis, gdb-decode.c) to see whether it reads or writes the watched bytes.
  * Nothing is ever reported as set that cannot fire.
  */
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "gdbstub/gdbstub.h"
+#include "vmscope/gdb-local.h"
 #include "vmscope/vmscope.h"
 
 #define GDB_DEFAULT_SPEC "tcp:127.0.0.1:1234"
@@ -30,6 +31,7 @@
 #define MSR_KERNEL_GS_BASE 0xc0000102u
 
 struct vgdb_watch {
+	enum gdb_bp_type type;	/* GDB_WP_WRITE, GDB_WP_READ or GDB_WP_ACCESS */
 	uint64_t addr, len;
 	uint8_t old[8];
 	bool valid;		/* old holds the bytes (readable when last looked) */
@@ -51,6 +53,8 @@ struct vmscope_gdb {
 	pthread_t stepper;
 	bool stepper_running;
 	bool stepping;		/* the debug handler hands STEP events to the stepper */
+	bool single;		/* the stepper does one step (gdb's s) */
+	unsigned first_vcpu;
 	bool stop_req;
 	bool have_ev;
 	struct emu_debug_event ev;
@@ -238,6 +242,8 @@ static int vgdb_watch_changed(struct vmscope_gdb *d, unsigned vcpu)
 	for (unsigned i = 0; i < d->nr_watch; i++) {
 		struct vgdb_watch *w = &d->watch[i];
 		uint8_t now[8];
+		if (w->type == GDB_WP_READ)
+			continue;
 		bool valid = emu_vm_debug_read_virt(d->vm, vcpu, w->addr, now, w->len) == 0;
 		if (valid != w->valid || (valid && memcmp(now, w->old, w->len)))
 			hit = hit < 0 ? (int)i : hit;
@@ -262,9 +268,46 @@ static void vgdb_report(struct vmscope_gdb *d, enum gdb_stop_reason reason, int 
 
 static enum gdb_stop_reason vgdb_stop_reason(struct vmscope_gdb *d, const struct emu_debug_event *ev);
 
+static bool vgdb_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/* The read or access watchpoint the next instruction of vcpu touches, or -1; lock held. */
+static int vgdb_next_insn_hit(struct vmscope_gdb *d, unsigned vcpu)
+{
+	struct emu_vcpu *v = emu_vm_vcpu(d->vm, vcpu);
+	struct emu_regs g;
+	struct emu_sregs s;
+	struct vgdb_access acc[8];
+	uint8_t code[15];
+	size_t len = sizeof(code);
+	bool any = false;
+
+	for (unsigned i = 0; i < d->nr_watch; i++)
+		any |= d->watch[i].type != GDB_WP_WRITE;
+	if (!any || emu_vcpu_get_regs(v, &g) < 0 || emu_vcpu_get_sregs(v, &s) < 0)
+		return -1;
+	uint64_t pc = g.rip + (s.cs.l ? 0 : s.cs.base);
+	while (len > 0 && emu_vm_debug_read_virt(d->vm, vcpu, pc, code, len) < 0)
+		len = len > 4096 - (pc & 4095) ? 4096 - (pc & 4095) : len - 1;	/* up to the page end */
+	int n = vgdb_insn_accesses(&g, &s, code, len, acc, 8);
+	for (int k = 0; k < n; k++) {
+		for (unsigned i = 0; i < d->nr_watch; i++) {
+			const struct vgdb_watch *w = &d->watch[i];
+			bool kind = w->type == GDB_WP_READ ? acc[k].read : w->type == GDB_WP_ACCESS;
+			if (kind && vgdb_ranges_overlap(acc[k].addr, acc[k].len, w->addr, w->len))
+				return (int)i;
+		}
+	}
+	return -1;
+}
+
 /* One step of vcpu; false when the stepping must end (stop requested, something to report). */
 static bool vgdb_step_once(struct vmscope_gdb *d, unsigned vcpu)
 {
+	int pre = vgdb_next_insn_hit(d, vcpu);
+
 	d->have_ev = false;
 	pthread_mutex_unlock(&d->lock);
 	int rc = emu_vm_resume(d->vm, (int)vcpu);
@@ -279,9 +322,19 @@ static bool vgdb_step_once(struct vmscope_gdb *d, unsigned vcpu)
 		vgdb_report(d, vgdb_stop_reason(d, &d->ev), (int)d->ev.vcpu, d->ev.addr);
 		return false;
 	}
+	if (pre >= 0) {
+		vgdb_report(d, d->watch[pre].type == GDB_WP_READ ? GDB_STOP_RWATCH : GDB_STOP_AWATCH, (int)vcpu,
+			    d->watch[pre].addr);
+		return false;
+	}
 	int w = vgdb_watch_changed(d, vcpu);
 	if (w >= 0) {
-		vgdb_report(d, GDB_STOP_WATCH, (int)vcpu, d->watch[w].addr);
+		vgdb_report(d, d->watch[w].type == GDB_WP_ACCESS ? GDB_STOP_AWATCH : GDB_STOP_WATCH, (int)vcpu,
+			    d->watch[w].addr);
+		return false;
+	}
+	if (d->single) {
+		vgdb_report(d, GDB_STOP_STEP, (int)vcpu, 0);
 		return false;
 	}
 	return true;
@@ -290,7 +343,7 @@ static bool vgdb_step_once(struct vmscope_gdb *d, unsigned vcpu)
 static void *vgdb_stepper(void *arg)
 {
 	struct vmscope_gdb *d = arg;
-	unsigned n = emu_vm_nr_vcpus(d->vm), vcpu = 0;
+	unsigned n = emu_vm_nr_vcpus(d->vm), vcpu = d->first_vcpu;
 
 	pthread_mutex_lock(&d->lock);
 	while (vgdb_step_once(d, vcpu))
@@ -325,12 +378,16 @@ static int vgdb_resume(void *o, int step_vcpu)
 	bool watching = d->nr_watch > 0;
 	if (watching)
 		vgdb_watch_snapshot(d);
-	d->stepping = watching && step_vcpu < 0;
+	d->stepping = watching;
+	d->single = step_vcpu >= 0;
+	d->first_vcpu = step_vcpu >= 0 ? (unsigned)step_vcpu : 0;
 	pthread_mutex_unlock(&d->lock);
 	if (!d->stepping)
 		return emu_vm_resume(d->vm, step_vcpu);
-	/* write watchpoints by stepping: every instruction, interrupt handlers included */
-	emu_vm_set_step_irqs(d->vm, true);
+	/* watchpoints by stepping: every instruction, interrupt handlers included (except for
+	 * gdb's own single steps, which keep the user's step-irqs setting) */
+	if (!d->single)
+		emu_vm_set_step_irqs(d->vm, true);
 	int rc = pthread_create(&d->stepper, NULL, vgdb_stepper, d);
 	if (rc) {
 		d->stepping = false;
@@ -381,10 +438,8 @@ static void vgdb_debug_handler(void *opaque, const struct emu_debug_event *ev)
 		return;
 	}
 	enum gdb_stop_reason reason = vgdb_stop_reason(d, ev);
-	int w = ev->reason == EMU_DBG_STEP && d->nr_watch ? vgdb_watch_changed(d, ev->vcpu) : -1;
-	uint64_t addr = w >= 0 ? d->watch[w].addr : ev->addr;
 	pthread_mutex_unlock(&d->lock);
-	vgdb_report(d, w >= 0 ? GDB_STOP_WATCH : reason, (int)ev->vcpu, addr);
+	vgdb_report(d, reason, (int)ev->vcpu, ev->addr);
 }
 
 /* ---- breakpoints ---- */
@@ -411,7 +466,8 @@ static int vgdb_sw_as_hw(struct vmscope_gdb *d, uint64_t addr, char *why, size_t
 	return 0;
 }
 
-static int vgdb_soft_watch(struct vmscope_gdb *d, uint64_t addr, uint64_t len, char *why, size_t why_len)
+static int vgdb_soft_watch(struct vmscope_gdb *d, enum gdb_bp_type type, uint64_t addr, uint64_t len, char *why,
+			   size_t why_len)
 {
 	if (len == 0 || len > 8) {
 		snprintf(why, why_len, "a watchpoint covers 1 to 8 bytes");
@@ -421,7 +477,7 @@ static int vgdb_soft_watch(struct vmscope_gdb *d, uint64_t addr, uint64_t len, c
 		snprintf(why, why_len, "all %d stepped watchpoints are in use", VGDB_MAX_SOFT_WATCH);
 		return -ENOSPC;
 	}
-	d->watch[d->nr_watch++] = (struct vgdb_watch){ .addr = addr, .len = len };
+	d->watch[d->nr_watch++] = (struct vgdb_watch){ .type = type, .addr = addr, .len = len };
 	fprintf(stderr, "vmscope: gdb: this host's KVM never fires data watchpoints; watching 0x%llx by "
 			"single-stepping (slow)\n", (unsigned long long)addr);
 	return 0;
@@ -442,11 +498,10 @@ static int vgdb_insert_bp(void *o, enum gdb_bp_type type, uint64_t addr, uint64_
 	pthread_mutex_lock(&d->lock);
 	if (type == GDB_BP_SW)
 		rc = vgdb_sw_as_hw(d, addr, why, why_len);
-	else if (type == GDB_WP_WRITE)
-		rc = vgdb_soft_watch(d, addr, len, why, why_len);
+	else if (type != GDB_BP_HW)
+		rc = vgdb_soft_watch(d, type, addr, len, why, why_len);
 	else
-		snprintf(why, why_len, "%s; a %s watchpoint cannot be emulated by stepping (use watch)",
-			 emu_why, type == GDB_WP_READ ? "read" : "access");
+		snprintf(why, why_len, "%s", emu_why);	/* no fallback for an execute breakpoint */
 	pthread_mutex_unlock(&d->lock);
 	return rc;
 }
@@ -461,8 +516,8 @@ static int vgdb_remove_fallback(struct vmscope_gdb *d, enum gdb_bp_type type, ui
 			}
 		}
 	}
-	for (unsigned i = 0; type == GDB_WP_WRITE && i < d->nr_watch; i++) {
-		if (d->watch[i].addr == addr && d->watch[i].len == len) {
+	for (unsigned i = 0; i < d->nr_watch; i++) {
+		if (d->watch[i].type == type && d->watch[i].addr == addr && d->watch[i].len == len) {
 			d->watch[i] = d->watch[--d->nr_watch];
 			return 0;
 		}

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "emu/dev/apic-local.h"
+#include "emu/dev/trace-events.h"
 
 #define LAPIC_BASE 0xfee00000ull
 #define IOAPIC_BASE 0xfec00000ull
@@ -98,6 +99,7 @@ static void lapic_accept(struct emu_lapic *l, uint8_t vector, bool level)
 		l->esr_pending |= ESR_RECV_ILLEGAL_VECTOR;
 		return;
 	}
+	trace_apic_accept(l->id >> 24, vector, level);
 	vec_set(l->irr, vector);
 	if (level)
 		vec_set(l->tmr, vector);
@@ -195,6 +197,7 @@ static void lapic_eoi(struct emu_apic *a, struct emu_lapic *l)
 
 	if (v < 0)
 		return;
+	trace_apic_eoi(l->id >> 24, (uint8_t)v);
 	vec_clear(l->isr, (unsigned)v);
 	if (vec_test(l->tmr, (unsigned)v)) {
 		vec_clear(l->tmr, (unsigned)v);

@@ -2,6 +2,7 @@
 /* kvm-regs.c — architectural state between KVM's structures and emu.h's. */
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -130,33 +131,46 @@ int emu_kvm_set_fpu(struct emu_vcpu *vcpu, const struct emu_fpu *f)
 	return kvm_vcpu_ioctl(vcpu, KVM_SET_FPU, &k);
 }
 
-struct kvm_one_msr {
-	struct kvm_msrs hdr;
-	struct kvm_msr_entry entry;
-};
+/* One MSR through KVM_GET_MSRS / KVM_SET_MSRS: 1 when KVM handled it, 0 when it does not know it,
+ * -errno on failure. */
+static int kvm_msr_io(struct emu_vcpu *vcpu, unsigned long req, uint32_t index, uint64_t *value)
+{
+	struct kvm_vcpu_data *v = emu_vcpu_accel_data(vcpu);
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(m->entries[0]));
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	m->nmsrs = 1;
+	m->entries[0].index = index;
+	m->entries[0].data = *value;
+	r = ioctl(v->fd, req, m);
+	if (r < 0)
+		r = -errno;
+	*value = m->entries[0].data;
+	free(m);
+	return r;
+}
 
 int emu_kvm_get_msr(struct emu_vcpu *vcpu, uint32_t index, uint64_t *value)
 {
-	struct kvm_vcpu_data *v = emu_vcpu_accel_data(vcpu);
-	struct kvm_one_msr m = { .hdr.nmsrs = 1, .entry.index = index };
-	int r = ioctl(v->fd, KVM_GET_MSRS, &m);
+	uint64_t v = 0;
+	int r = kvm_msr_io(vcpu, KVM_GET_MSRS, index, &v);
 
 	if (r < 0)
-		return -errno;
+		return r;
 	if (r != 1)
 		return -ENOENT;	/* KVM does not know this MSR */
-	*value = m.entry.data;
+	*value = v;
 	return 0;
 }
 
 int emu_kvm_set_msr(struct emu_vcpu *vcpu, uint32_t index, uint64_t value)
 {
-	struct kvm_vcpu_data *v = emu_vcpu_accel_data(vcpu);
-	struct kvm_one_msr m = { .hdr.nmsrs = 1, .entry.index = index, .entry.data = value };
-	int r = ioctl(v->fd, KVM_SET_MSRS, &m);
+	int r = kvm_msr_io(vcpu, KVM_SET_MSRS, index, &value);
 
 	if (r < 0)
-		return -errno;
+		return r;
 	return r == 1 ? 0 : -EINVAL;
 }
 

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -248,19 +249,23 @@ static int kvm_finish_step(struct emu_vcpu *vcpu, struct kvm_vcpu_data *v, struc
 /* Once, on the vCPU thread: block the kick signal, except while in KVM_RUN. */
 static int kvm_thread_setup(struct kvm_vcpu_data *v)
 {
-	struct {
-		struct kvm_signal_mask hdr;
-		uint8_t set[8];		/* the kernel's sigset_t on x86-64 */
-	} m = { .hdr.len = 8 };
+	enum { KERNEL_SIGSET = 8 };	/* the kernel's sigset_t on x86-64 */
+	struct kvm_signal_mask *m = calloc(1, sizeof(*m) + KERNEL_SIGSET);
 	sigset_t kick, during_run;
+	int r;
 
+	if (!m)
+		return -ENOMEM;
 	sigemptyset(&kick);
 	sigaddset(&kick, emu_kvm_kick_signal);
 	pthread_sigmask(SIG_BLOCK, &kick, &during_run);
 	sigdelset(&during_run, emu_kvm_kick_signal);
-	memcpy(m.set, &during_run, sizeof(m.set));
-	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, &m) < 0)
-		return -errno;
+	m->len = KERNEL_SIGSET;
+	memcpy(m->sigset, &during_run, KERNEL_SIGSET);
+	r = ioctl(v->fd, KVM_SET_SIGNAL_MASK, m) < 0 ? -errno : 0;
+	free(m);
+	if (r)
+		return r;
 	v->thread = pthread_self();
 	atomic_store(&v->thread_known, true);
 	return 0;

@@ -55,6 +55,16 @@ run "two --initrd files are joined, 4-byte aligned" 7 "" -- -m 32 --kernel "$tin
 same_output "joined initrd content" '\nMORE\n\0\0\0INITRD-OK\n'
 run "32-bit entry without XLF_KERNEL_64" 7 "" -- -m 32 --kernel "$tiny32"
 same_output "32-bit entry output" '32 '
+# the same entry states under the interpreter, when the first runs were on KVM
+if [ "$accel" = auto ] && "$vmscope" --help | grep -q interp; then
+	accel=interp
+	run "interp: 64-bit entry" 7 "" -- -m 32 --kernel "$tiny" --initrd "$tmp/initrd" --append "console=ttyS0 hello"
+	same_output "interp: command line and initrd reach the kernel" 'console=ttyS0 hello\nINITRD-OK\n'
+	run "interp: 32-bit entry" 7 "" -- -m 32 --kernel "$tiny32"
+	accel=auto
+else
+	tap_skip "interp: 64-bit and 32-bit entries" "no --accel interp, or it was the only accelerator"
+fi
 
 # ---- bad images ----
 head -c 1000 "$tiny" >"$tmp/trunc.bin"
@@ -80,6 +90,32 @@ run "command line longer than cmdline_size" 4 "command line is 3000 bytes; this 
 # ---- the guest's reboot: reset bit of port 0xcf9 (Linux reboot=p) ends vmscope with status 0 ----
 printf '\xb0\x06\xba\xf9\x0c\x00\x00\xee\xf4' >"$tmp/reset.bin"	# mov al,6; mov edx,0xcf9; out dx,al; hlt
 run "reset via port 0xcf9: exit 0 and says so" 0 "guest reset the machine \\(port 0xcf9\\)" -- -m 4 --kernel "$tmp/reset.bin" --load-addr 0x10000
+
+# ---- the APICs: a guest using the LAPIC (IPI, timer) and the I/O APIC (PIT through a pin) ----
+apic=$B/tests/linux/apic-guest.bin
+# apic_run LABEL ARGS...: status 35 and the interrupts in order (self-IPI, >= 4 timer, PIT).
+apic_run() {
+	local label=$1 status
+	shift
+	timeout -k 5 60 "$vmscope" -m 32 --kernel "$apic" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	status=$?
+	if [ "$status" = 35 ] && grep -Eq '^IT{4,}P' "$tmp/out"; then
+		tap_ok "apic-guest: $label"
+	else
+		tap_fail "apic-guest: $label" "status $status, output '$(head -c 40 "$tmp/out")': $(head -c 300 "$tmp/err")"
+	fi
+}
+if [ "$accel" = auto ]; then
+	apic_run "KVM's in-kernel APICs (the oracle)" --accel kvm --kernel-irqchip on
+	apic_run "vmscope's APICs under KVM (--kernel-irqchip off)" --accel kvm --kernel-irqchip off
+else
+	tap_skip "apic-guest: KVM" "$why"
+fi
+if "$vmscope" --help | grep -q interp; then
+	apic_run "vmscope's APICs under the interpreter" --accel interp
+else
+	tap_skip "apic-guest: interpreter" "no --accel interp"
+fi
 
 # ---- Debian's kernel, when make linux-fetch cached it ----
 if [ -s "$B/linux/vmlinuz" ]; then

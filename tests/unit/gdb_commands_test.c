@@ -370,6 +370,30 @@ static void test_m_and_M(void **state)
 	assert_error_reply(s, "M10000,1:00");
 }
 
+/* Replies are run-length encoded (as gdbserver does): runs of every length decode exactly, and a
+ * repeat count never uses the framing characters '#' or '$'. */
+static void test_rle_replies(void **state)
+{
+	struct session *s = *state;
+	char want[2 * 64 + 1];
+	for (unsigned run = 1; run <= 64; run++) {
+		memset(s->t.mem + 0x3000, 0x11, run);
+		s->t.mem[0x3000 + run] = 0x22;
+		char pkt[32];
+		snprintf(pkt, sizeof(pkt), "m3000,%x", run);
+		memset(want, '1', 2 * run);
+		want[2 * run] = 0;
+		assert_string_equal(rsp(s, pkt), want);
+		/* a '#' or '$' count would end or restart the packet: the parser would flag it */
+		assert_int_equal(s->bad, 0);
+	}
+	/* 64 KiB of zeros: a short packet on the wire */
+	memset(s->t.mem + 0x20000, 0, 0x10000);
+	const char *r = rsp(s, "m20000,10000");
+	assert_int_equal(strlen(r), 0x20000);
+	assert_true(s->raw_len < 0x20000 / 20);
+}
+
 static void test_m_limits(void **state)
 {
 	struct session *s = *state;
@@ -1022,6 +1046,7 @@ int main(void)
 		T(test_g_G_round_trip_every_row),
 		T(test_target_xml_matches_table),
 		T(test_m_and_M),
+		T(test_rle_replies),
 		T(test_m_limits),
 		T(test_X_binary),
 		T(test_continue_and_stop_reply),

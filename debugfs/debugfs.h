@@ -30,6 +30,7 @@ extern const char dbgfs_default_debugfs[];	/* /sys/kernel/debug */
 extern const char dbgfs_default_tracefs[];	/* /sys/kernel/tracing */
 extern const char dbgfs_default_mountinfo[];	/* /proc/self/mountinfo */
 extern const char dbgfs_default_proc[];		/* /proc */
+extern const char dbgfs_default_vmscope_run[];	/* /run/vmscope: vmscope's QMP sockets, <pid>.qmp */
 
 /* The mount point of the first mount of fstype in a mountinfo file; -ENOENT if not mounted. */
 DBGFS_MUST_CHECK int dbgfs_find_mount(const char *mountinfo, const char *fstype, char *out, size_t len);

@@ -6,6 +6,7 @@ const char dbgfs_default_debugfs[] = "/sys/kernel/debug";
 const char dbgfs_default_tracefs[] = "/sys/kernel/tracing";
 const char dbgfs_default_mountinfo[] = "/proc/self/mountinfo";
 const char dbgfs_default_proc[] = "/proc";
+const char dbgfs_default_vmscope_run[] = "/run/vmscope";
 
 const char *dbgfs_mount_hint(const char *fstype)
 {

@@ -157,7 +157,7 @@ static int kvmstat_open_one(struct kvmstat_model *m, const struct kvmstat_src_de
  */
 int kvmstat_model_open(struct kvmstat_model *m, char *why, size_t why_len)
 {
-	unsigned want = m->opt.sources | (m->opt.qmp ? KVMSTAT_SRC_QMP : 0);
+	unsigned want = (m->opt.sources | (m->opt.qmp ? KVMSTAT_SRC_QMP : 0)) & ~m->opt.optional;
 	char msg[512];
 	int ret = -ENOENT;
 
@@ -166,9 +166,16 @@ int kvmstat_model_open(struct kvmstat_model *m, char *why, size_t why_len)
 	for (size_t i = 0; i < sizeof(kvmstat_src_defs) / sizeof(kvmstat_src_defs[0]); i++) {
 		const struct kvmstat_src_def *d = &kvmstat_src_defs[i];
 
+		bool optional = m->opt.optional & d->mask;
+
+		if (optional) {	/* added when it works, never the reason to fail */
+			if (kvmstat_open_one(m, d, msg, sizeof(msg)) < 0)
+				kvmstat_notice_cb(m, msg);
+			continue;
+		}
 		if (want ? !(want & d->mask) : d->mask == KVMSTAT_SRC_QMP)
 			continue;
-		if (!want && m->nr_src)
+		if (!want && m->nr_src && !(m->nr_src == 1 && m->src[0].ops == &dbgfs_qmp_provider))
 			break;
 		ret = kvmstat_open_one(m, d, msg, sizeof(msg));
 		if (ret < 0 && want) {
@@ -181,7 +188,7 @@ int kvmstat_model_open(struct kvmstat_model *m, char *why, size_t why_len)
 	}
 	if (!m->nr_src) {
 		snprintf(why, why_len, "no statistics source works (last: %s)", msg);
-		return ret;
+		return ret < 0 ? ret : -ENOENT;
 	}
 	return 0;
 }

@@ -24,6 +24,7 @@ enum kvmstat_src_mask { KVMSTAT_SRC_DEBUGFS = 1, KVMSTAT_SRC_TRACEPOINTS = 2, KV
 struct kvmstat_opts {
 	bool once, log, csv, json, include_past, skip_zero, drilldown, per_vcpu;
 	unsigned sources;		/* enum kvmstat_src_mask; 0 = pick what works */
+	unsigned optional;		/* sources to add when they work (a vmscope guest's QMP socket) */
 	const char *log_file, *fields, *guest, *qmp;
 	const char *debugfs_root, *tracefs_root, *proc_root;
 	int pid;

@@ -223,6 +223,23 @@ static int kvmstat_resolve_target(struct kvmstat_opts *o)
 	return 0;
 }
 
+/* A vmscope guest's QMP socket (its own exact counters): /run/vmscope/PID.qmp or
+ * $XDG_RUNTIME_DIR/vmscope-PID.qmp. Used next to the other sources when -p/-g names it. */
+static void kvmstat_find_vmscope_qmp(struct kvmstat_opts *o, char *path, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (o->qmp || !o->pid)
+		return;
+	snprintf(path, len, "%s/%d.qmp", dbgfs_default_vmscope_run, o->pid);
+	if (access(path, W_OK) != 0 && xdg && *xdg)
+		snprintf(path, len, "%s/vmscope-%d.qmp", xdg, o->pid);
+	if (access(path, W_OK) != 0)
+		return;
+	o->qmp = path;
+	o->optional |= KVMSTAT_SRC_QMP;
+}
+
 /* Default roots from the mount table; a note when a filesystem is not mounted at all. */
 static void kvmstat_find_roots(struct kvmstat_opts *o, char *dbg, char *trc, size_t len)
 {
@@ -421,7 +438,7 @@ static int kvmstat_main(struct kvmstat_opts *o)
 int main(int argc, char **argv)
 {
 	struct kvmstat_opts o;
-	char dbg[PATH_MAX], trc[PATH_MAX];
+	char dbg[PATH_MAX], trc[PATH_MAX], qmp[PATH_MAX];
 	int ret;
 
 	memset(&o, 0, sizeof(o));
@@ -432,5 +449,6 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret;
 	kvmstat_find_roots(&o, dbg, trc, sizeof(dbg));
+	kvmstat_find_vmscope_qmp(&o, qmp, sizeof(qmp));
 	return kvmstat_main(&o);
 }

@@ -15,6 +15,7 @@
  * One thread serves every client with poll() and non-blocking sockets: a client that does not
  * read its replies is disconnected when its output passes a limit; the vCPUs never wait for QMP.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -779,28 +780,6 @@ static void *qmp_thread(void *arg)
 
 /* ---- socket path ---- */
 
-/* --qmp unix:PATH (or a bare PATH), none, or the default. 0 and path[0] == 0 for none. */
-static int qmp_choose_path(struct qmp_server *s)
-{
-	const char *o = qmp_opt_path, *xdg;
-
-	s->path[0] = 0;
-	if (o && strcmp(o, "none") == 0)
-		return 0;
-	if (o) {
-		snprintf(s->path, sizeof(s->path), "%s", strncmp(o, "unix:", 5) == 0 ? o + 5 : o);
-		return 0;
-	}
-	if ((mkdir("/run/vmscope", 0755) == 0 || errno == EEXIST) && access("/run/vmscope", W_OK) == 0) {
-		snprintf(s->path, sizeof(s->path), "/run/vmscope/%d.qmp", (int)getpid());
-		return 0;
-	}
-	xdg = getenv("XDG_RUNTIME_DIR");
-	if (xdg && *xdg)
-		snprintf(s->path, sizeof(s->path), "%s/vmscope-%d.qmp", xdg, (int)getpid());
-	return 0;
-}
-
 /* A socket file nobody listens on is stale: remove it; anything else stays and bind fails. */
 static void qmp_remove_stale(const char *path)
 {
@@ -816,6 +795,50 @@ static void qmp_remove_stale(const char *path)
 		unlink(path);
 	if (fd >= 0)
 		close(fd);
+}
+
+/* Sockets left in the default directory by vmscopes that were killed (SIGKILL cannot clean up):
+ * those nobody listens on go, so kvmstat and users see only running guests. */
+static void qmp_sweep_dir(const char *dir)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+
+		if (n < 5 || strcmp(e->d_name + n - 4, ".qmp") != 0)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path))
+			qmp_remove_stale(path);
+	}
+	closedir(d);
+}
+
+/* --qmp unix:PATH (or a bare PATH), none, or the default. 0 and path[0] == 0 for none. */
+static int qmp_choose_path(struct qmp_server *s)
+{
+	const char *o = qmp_opt_path, *xdg;
+
+	s->path[0] = 0;
+	if (o && strcmp(o, "none") == 0)
+		return 0;
+	if (o) {
+		snprintf(s->path, sizeof(s->path), "%s", strncmp(o, "unix:", 5) == 0 ? o + 5 : o);
+		return 0;
+	}
+	if ((mkdir(dbgfs_default_vmscope_run, 0755) == 0 || errno == EEXIST) && access(dbgfs_default_vmscope_run, W_OK) == 0) {
+		qmp_sweep_dir(dbgfs_default_vmscope_run);
+		snprintf(s->path, sizeof(s->path), "%s/%d.qmp", dbgfs_default_vmscope_run, (int)getpid());
+		return 0;
+	}
+	xdg = getenv("XDG_RUNTIME_DIR");
+	if (xdg && *xdg)
+		snprintf(s->path, sizeof(s->path), "%s/vmscope-%d.qmp", xdg, (int)getpid());
+	return 0;
 }
 
 static int qmp_listen(struct qmp_server *s)

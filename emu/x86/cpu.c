@@ -472,6 +472,15 @@ static bool intr_ready(struct x86_cpu *cpu)
 	return false;
 }
 
+/* Single-stepping with interrupts held off (gdb's default) must still get past hlt: as in QEMU,
+ * a pending interrupt wakes the CPU without being delivered, so the step ends after the hlt
+ * and the interrupt is taken on the next continue. Without this the step spun for ever. */
+static bool hlt_wakes_for_step(struct x86_cpu *cpu)
+{
+	return cpu->single_step && !cpu->step_irqs && (cpu->rflags & X86_IF) && cpu->bus.intr_is_pending &&
+	       cpu->bus.intr_is_pending(cpu->bus.opaque);
+}
+
 static void take_interrupt(struct x86_cpu *cpu)
 {
 	int vec = cpu->bus.intr_ack(cpu->bus.opaque);
@@ -585,6 +594,8 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 		}
 		if (intr_ready(cpu))
 			take_interrupt(cpu);
+		if (cpu->halted && hlt_wakes_for_step(cpu))
+			cpu->halted = false;
 		if (cpu->halted)
 			return X86_RUN_HLT;
 		if (cpu->slow || cpu->intr_shadow) {

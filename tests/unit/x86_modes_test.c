@@ -416,6 +416,46 @@ static void test_debug_events(void **state)
 	xt_fini(&t);
 }
 
+static unsigned hlt_step_acks;
+static bool hlt_step_pending(void *opaque)
+{
+	(void)opaque;
+	return true;	/* an interrupt is always waiting, as the PIT makes one in the demo guest */
+}
+static int hlt_step_ack(void *opaque)
+{
+	(void)opaque;
+	hlt_step_acks++;
+	return 0x20;
+}
+
+/* gdb's stepi over "sti; hlt" with interrupts held off: the pending interrupt wakes the hlt
+ * without being delivered, so the next step runs the nop (it used to spin in X86_RUN_HLT). */
+static void test_step_over_hlt_without_irqs(void **state)
+{
+	struct xt t;
+	struct x86_cpu *c;
+	static const uint8_t code[] = { 0xfb, 0xf4, 0x90, 0xf4 };	/* sti; hlt; nop; hlt */
+	(void)state;
+	setup_long(&t);
+	c = t.cpu;
+	memcpy(t.ram + CODE, code, sizeof(code));
+	c->bus.intr_is_pending = hlt_step_pending;
+	c->bus.intr_ack = hlt_step_ack;
+	c->single_step = true;
+	c->step_irqs = false;
+	x86_debug_changed(c);
+	hlt_step_acks = 0;
+	assert_int_equal(run(&t), X86_RUN_DEBUG);	/* sti */
+	assert_int_equal(c->rip, CODE + 1);
+	assert_int_equal(run(&t), X86_RUN_DEBUG);	/* hlt retires; the CPU is halted */
+	assert_int_equal(c->rip, CODE + 2);
+	assert_int_equal(run(&t), X86_RUN_DEBUG);	/* woken, the nop */
+	assert_int_equal(c->rip, CODE + 3);
+	assert_int_equal(hlt_step_acks, 0);		/* never delivered while stepping */
+	xt_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -427,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_user_cannot_halt_or_touch_kernel_pages),
 		cmocka_unit_test(test_real_mode_interrupt),
 		cmocka_unit_test(test_debug_events),
+		cmocka_unit_test(test_step_over_hlt_without_irqs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

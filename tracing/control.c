@@ -352,6 +352,19 @@ int trace_enable_file(struct trace_handle *h, const char *path, char *why, size_
 	return total;
 }
 
+/* ring=SIZE: bytes, with a K, M or G suffix. */
+static int trace_parse_ring(struct trace_handle *h, const char *s, char *why, size_t why_len)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	int shift = !*end ? 0 : !strcmp(end, "K") ? 10 : !strcmp(end, "M") ? 20 : !strcmp(end, "G") ? 30 : -1;
+	if (end == s || shift < 0 || v > (1ull << 30) || trace_set_ring_size(h, (size_t)(v << shift))) {
+		snprintf(why, why_len, "ring size '%s': a power of two from 64K to 1G per thread", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int trace_parse_option(struct trace_handle *h, const char *arg, bool *want_help, char *why, size_t why_len)
 {
 	*want_help = false;
@@ -369,6 +382,8 @@ int trace_parse_option(struct trace_handle *h, const char *arg, bool *want_help,
 		return trace_set_log_file(h, arg + 4);
 	if (!strncmp(arg, "tracefs=", 8))
 		return trace_set_tracefs(h, arg + 8);
+	if (!strncmp(arg, "ring=", 5))
+		return trace_parse_ring(h, arg + 5, why, why_len);
 	int rc = trace_enable_patterns(h, arg, why, why_len);
 	return rc < 0 ? rc : 0;
 }

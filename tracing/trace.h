@@ -91,7 +91,8 @@ TRACE_MUST_CHECK int trace_set_tracefs(struct trace_handle *h, const char *dir);
 /*
  * The --trace option: "PATTERN[,PATTERN]" (globs, "-PATTERN" disables), "events=FILE" (patterns,
  * one a line, # comments), "file=PATH", "backend=LIST", "log=PATH", "tracefs=DIR" (a tracefs or
- * tracefs instance directory for the ftrace backend), "help" (sets *want_help). Returns 0 or
+ * tracefs instance directory for the ftrace backend), "ring=SIZE" (per-thread ring, 64K..1G),
+ * "help" (sets *want_help). Returns 0 or
  * -errno with a message. Patterns may be given before or after trace_start.
  */
 TRACE_MUST_CHECK int trace_parse_option(struct trace_handle *h, const char *arg, bool *want_help, char *why,

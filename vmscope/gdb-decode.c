@@ -54,7 +54,7 @@ static uint64_t vgdb_seg_base(const struct emu_sregs *s, ZydisRegister seg, bool
 	}
 }
 
-int vgdb_insn_accesses(const struct emu_regs *g, const struct emu_sregs *s, const uint8_t *code, size_t len,
+int vmscope_gdb_insn_accesses(const struct emu_regs *g, const struct emu_sregs *s, const uint8_t *code, size_t len,
 		       struct vgdb_access *out, int max)
 {
 	ZydisMachineMode mode;

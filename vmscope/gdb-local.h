@@ -16,7 +16,7 @@ struct vgdb_access {
 
 /* Memory operands of the instruction in code (at g->rip): up to max of them, or -1 when the
  * bytes do not decode. */
-int vgdb_insn_accesses(const struct emu_regs *g, const struct emu_sregs *s, const uint8_t *code, size_t len,
+int vmscope_gdb_insn_accesses(const struct emu_regs *g, const struct emu_sregs *s, const uint8_t *code, size_t len,
 		       struct vgdb_access *out, int max);
 
 #endif

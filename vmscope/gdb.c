@@ -291,7 +291,7 @@ static int vgdb_next_insn_hit(struct vmscope_gdb *d, unsigned vcpu)
 	uint64_t pc = g.rip + (s.cs.l ? 0 : s.cs.base);
 	while (len > 0 && emu_vm_debug_read_virt(d->vm, vcpu, pc, code, len) < 0)
 		len = len > 4096 - (pc & 4095) ? 4096 - (pc & 4095) : len - 1;	/* up to the page end */
-	int n = vgdb_insn_accesses(&g, &s, code, len, acc, 8);
+	int n = vmscope_gdb_insn_accesses(&g, &s, code, len, acc, 8);
 	for (int k = 0; k < n; k++) {
 		for (unsigned i = 0; i < d->nr_watch; i++) {
 			const struct vgdb_watch *w = &d->watch[i];

@@ -181,6 +181,13 @@ static void test_events_file(void **state)
 	assert_non_null(strstr(why, ":2: "));
 	assert_int_equal(trace_parse_option(h, "help", &help, why, sizeof(why)), 0);
 	assert_true(help);
+	assert_int_equal(trace_parse_option(h, "ring=16M", &help, why, sizeof(why)), 0);
+	assert_int_equal(trace_parse_option(h, "ring=64K", &help, why, sizeof(why)), 0);
+	assert_int_equal(trace_parse_option(h, "ring=3M", &help, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "power of two"));
+	assert_int_equal(trace_parse_option(h, "ring=32K", &help, why, sizeof(why)), -EINVAL);
+	assert_int_equal(trace_parse_option(h, "ring=1X", &help, why, sizeof(why)), -EINVAL);
+	assert_int_equal(trace_parse_option(h, "ring=", &help, why, sizeof(why)), -EINVAL);
 	trace_close(h);
 }
 

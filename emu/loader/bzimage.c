@@ -96,6 +96,9 @@ static int bz_check_magic(const uint8_t *b, size_t len, struct emu_bzimage *bz, 
 	if (!emu_load_is_bzimage(b, len))
 		return bz_fail(err, EMU_LOAD_BZ_NOT_BZIMAGE, ENOEXEC,
 			       "not a Linux bzImage: no \"HdrS\" setup header magic at offset 0x202");
+	if (len < BZ_VERSION + 2)
+		return bz_fail(err, EMU_LOAD_BZ_TRUNCATED, ENOEXEC,
+			       "truncated bzImage: the %zu-byte file ends inside the setup header", len);
 	if (bz_le16(b + BZ_BOOT_FLAG) != BZ_BOOT_FLAG_MAGIC)
 		return bz_fail(err, EMU_LOAD_BZ_NOT_BZIMAGE, ENOEXEC,
 			       "not a Linux bzImage: boot flag at 0x1fe is 0x%04x, not 0xaa55", bz_le16(b + BZ_BOOT_FLAG));

@@ -142,9 +142,12 @@ if start_vm -S --append "ticks=1000000"; then
 	stop_vm
 fi
 
-# ---- session 4: the guest ends while gdb waits: gdb hears the exit status ----
+# ---- session 4: monitor system_reset, then the guest ends while gdb waits: gdb hears the exit ----
 if start_vm -S --append "ticks=3"; then
-	run_gdb s4 "continue"
+	run_gdb s4 "break timer_handler" "continue" "monitor system_reset" "maintenance flush register-cache" \
+		"print/x \$pc == _start" "print ticks" "delete" "continue"
+	expect s4 "monitor system_reset: back at the entry point" "^\\\$1 = 0x1$"
+	expect s4 "monitor system_reset: RAM reloaded" "^\\\$2 = 0$"
 	expect s4 "the guest's exit reaches gdb" "exited normally|exited with code"
 	stop_vm
 fi

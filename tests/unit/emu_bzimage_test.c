@@ -217,6 +217,23 @@ static void test_truncated(void **state)
 	assert_parse_fails(img_len, RAM, EMU_LOAD_BZ_TRUNCATED);
 }
 
+/* Just the magic, nothing after it: an exact-size buffer, so ASan sees any read past it. */
+static void test_ends_after_magic(void **state)
+{
+	struct emu_bzimage bz;
+	struct emu_load_error err;
+	uint8_t *b;
+
+	mk_bzimage();
+	b = malloc(0x206);
+	assert_non_null(b);
+	memcpy(b, img, 0x206);
+	assert_true(emu_load_is_bzimage(b, 0x206));
+	assert_int_equal(emu_load_parse_bzimage(b, 0x206, RAM, &bz, &err), -ENOEXEC);
+	assert_int_equal(err.code, EMU_LOAD_BZ_TRUNCATED);
+	free(b);
+}
+
 static void test_too_old(void **state)
 {
 	mk_bzimage();
@@ -295,6 +312,34 @@ static void test_cmdline_too_long(void **state)
 	assert_int_equal(emu_load_bzimage_ram(&bz, img, img_len, &o, ram, RAM, &lay, &err), 0);
 }
 
+/* Hostile headers: random bytes over the setup header fields and random lengths never crash
+ * (ASan in make check-sanitize), and what parses also loads or fails with a code. */
+static void test_random_headers(void **state)
+{
+	struct emu_bzimage bz;
+	struct emu_load_error err;
+	struct emu_linux_layout lay;
+	static const uint8_t initrd[300];
+	struct emu_linux_options o = { .cmdline = "x", .initrd = initrd, .initrd_size = sizeof(initrd) };
+	unsigned seed = 12345;
+
+	for (int i = 0; i < 3000; i++) {
+		size_t len;
+		mk_bzimage();
+		for (int k = 0; k < 6; k++)
+			img[0x1f1 + rand_r(&seed) % (0x270 - 0x1f1)] = (uint8_t)rand_r(&seed);
+		if (i % 3 == 0)
+			put32(img + 0x202, EMU_BZ_MAGIC);
+		len = (i % 5 == 0) ? (size_t)rand_r(&seed) % IMG_LEN : IMG_LEN;
+		if (emu_load_parse_bzimage(img, len, RAM, &bz, &err) == 0) {
+			int e = emu_load_bzimage_ram(&bz, img, len, &o, ram, RAM, &lay, &err);
+			assert_true(e == 0 || err.code != EMU_LOAD_OK);
+		} else {
+			assert_int_not_equal(err.code, EMU_LOAD_OK);
+		}
+	}
+}
+
 static void test_code_names(void **state)
 {
 	for (int c = EMU_LOAD_BZ_NOT_BZIMAGE; c <= EMU_LOAD_BZ_INITRD_TOO_BIG; c++)
@@ -312,12 +357,14 @@ int main(void)
 		cmocka_unit_test(test_page_tables_and_gdt),
 		cmocka_unit_test(test_not_bzimage),
 		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_ends_after_magic),
 		cmocka_unit_test(test_too_old),
 		cmocka_unit_test(test_zimage),
 		cmocka_unit_test(test_bad_header),
 		cmocka_unit_test(test_no_room),
 		cmocka_unit_test(test_initrd_errors),
 		cmocka_unit_test(test_cmdline_too_long),
+		cmocka_unit_test(test_random_headers),
 		cmocka_unit_test(test_code_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -118,8 +118,10 @@ void gdb_reply_bin(struct gdb_stub *s, const void *payload, size_t len)
 	const uint8_t *p = payload;
 	struct gdb_tx t = { s->tx, 0, 0 };
 
-	if (2 * len + 4 > s->tx_cap)
-		len = (s->tx_cap - 4) / 2;	/* never happens with the sizes the handlers use */
+	/* Worst case: every byte escaped (2 each) plus '$', '#', two checksum digits and the NUL
+	 * that snprintf writes: 2 * len + 5. Never reached with the sizes the handlers use. */
+	if (2 * len + 5 > s->tx_cap)
+		len = (s->tx_cap - 5) / 2;
 	t.p[t.n++] = '$';
 	for (size_t i = 0; i < len;) {
 		if (gdb_byte_needs_escape(p[i])) {

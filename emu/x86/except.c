@@ -289,7 +289,7 @@ void x86_unimplemented(struct x86_cpu *cpu, const struct x86_insn *in)
 		cpu->unimpl_seen[m / 64] |= 1ull << (m % 64);
 		if (cpu->log)
 			fprintf(cpu->log, "vmscope: interp: unimplemented instruction '%s' at %#" PRIx64 " (raising #UD)\n",
-				x86_mnemonic_name(m), cpu->insn_start);
+				x86_mnemonic_name(m), (cpu->mode == X86_MODE_LONG64 ? 0 : cpu->seg[X86_CS].base) + cpu->rip);
 	}
 	if ((cpu->cr0 & (1ull << 3)) && in->op[0].type == X86_OT_OTHER)
 		x86_raise(cpu, X86_NM, 0, false);

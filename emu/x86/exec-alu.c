@@ -162,34 +162,34 @@ bool x86_cond(struct x86_cpu *cpu, unsigned cc)
 	x86_rmw_write(cpu, in, &m, res);                                       \
 	x86_lf_set(cpu, lfop, s, res, a, b)
 
-void h_add(struct x86_cpu *cpu, const struct x86_insn *in) { ALU_BODY(a + b, X86_LF_ADD); }
-void h_sub(struct x86_cpu *cpu, const struct x86_insn *in) { ALU_BODY(a - b, X86_LF_SUB); }
-void h_and(struct x86_cpu *cpu, const struct x86_insn *in) { ALU_BODY(a & b, X86_LF_LOGIC); }
-void h_or(struct x86_cpu *cpu, const struct x86_insn *in) { ALU_BODY(a | b, X86_LF_LOGIC); }
-void h_xor(struct x86_cpu *cpu, const struct x86_insn *in) { ALU_BODY(a ^ b, X86_LF_LOGIC); }
+void x86_h_add(struct x86_cpu *cpu, const struct x86_insn *in) { ALU_BODY(a + b, X86_LF_ADD); }
+void x86_h_sub(struct x86_cpu *cpu, const struct x86_insn *in) { ALU_BODY(a - b, X86_LF_SUB); }
+void x86_h_and(struct x86_cpu *cpu, const struct x86_insn *in) { ALU_BODY(a & b, X86_LF_LOGIC); }
+void x86_h_or(struct x86_cpu *cpu, const struct x86_insn *in) { ALU_BODY(a | b, X86_LF_LOGIC); }
+void x86_h_xor(struct x86_cpu *cpu, const struct x86_insn *in) { ALU_BODY(a ^ b, X86_LF_LOGIC); }
 
-void h_cmp(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_cmp(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->op[0].size;
 	uint64_t a = x86_rd(cpu, in, 0), b = x86_rd(cpu, in, 1) & x86_mask(s);
 	x86_lf_set(cpu, X86_LF_SUB, s, (a - b) & x86_mask(s), a, b);
 }
 
-void h_test(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_test(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->op[0].size;
 	uint64_t a = x86_rd(cpu, in, 0), b = x86_rd(cpu, in, 1) & x86_mask(s);
 	x86_lf_set(cpu, X86_LF_LOGIC, s, a & b, a, b);
 }
 
-void h_adc(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_adc(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	bool c = x86_cf(cpu);
 	ALU_BODY(a + b + c, X86_LF_ADC);
 	cpu->lf.cin = c;
 }
 
-void h_sbb(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_sbb(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	bool c = x86_cf(cpu);
 	ALU_BODY(a - b - c, X86_LF_SBB);
@@ -198,7 +198,7 @@ void h_sbb(struct x86_cpu *cpu, const struct x86_insn *in)
 
 /* ---- one-operand ALU ---- */
 
-void h_inc(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_inc(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	unsigned s = in->op[0].size;
@@ -208,7 +208,7 @@ void h_inc(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_lf_set(cpu, X86_LF_INC, s, res, a, c);
 }
 
-void h_dec(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_dec(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	unsigned s = in->op[0].size;
@@ -218,7 +218,7 @@ void h_dec(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_lf_set(cpu, X86_LF_DEC, s, res, a, c);
 }
 
-void h_neg(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_neg(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	unsigned s = in->op[0].size;
@@ -227,14 +227,14 @@ void h_neg(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_lf_set(cpu, X86_LF_SUB, s, res, 0, a);
 }
 
-void h_not(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_not(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	uint64_t a = x86_rmw_read(cpu, in, &m);
 	x86_rmw_write(cpu, in, &m, ~a & x86_mask(in->op[0].size));
 }
 
-void h_xadd(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_xadd(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	unsigned s = in->op[0].size;
@@ -246,7 +246,7 @@ void h_xadd(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_lf_set(cpu, X86_LF_ADD, s, res, a, b);
 }
 
-void h_cmpxchg(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_cmpxchg(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	unsigned s = in->op[0].size;
@@ -261,7 +261,7 @@ void h_cmpxchg(struct x86_cpu *cpu, const struct x86_insn *in)
 	}
 }
 
-void h_cmpxchg8b(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_cmpxchg8b(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned half = in->op[0].size / 2;
 	uint64_t lin, lo, hi, f;
@@ -307,7 +307,7 @@ static uint64_t mul_flags(struct x86_cpu *cpu, bool overflow, uint64_t lo, unsig
 	return f;
 }
 
-void h_mul(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_mul(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->op[0].size;
 	uint64_t src = x86_rd(cpu, in, 0), acc = cpu->r[X86_RAX] & x86_mask(s);
@@ -330,7 +330,7 @@ static void imul_wide(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_set_arith(cpu, mul_flags(cpu, p != (__int128)(int64_t)x86_sext(lo, s), lo, s));
 }
 
-void h_imul(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_imul(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->op[0].size;
 	int64_t a, b;
@@ -375,7 +375,7 @@ static void div_flags(struct x86_cpu *cpu)
 	x86_set_arith(cpu, (x86_arith(cpu) & (X86_OF | X86_CF)) | X86_AF);
 }
 
-void h_div(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_div(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->op[0].size;
 	uint64_t d = x86_rd(cpu, in, 0), lo, hi;
@@ -391,7 +391,7 @@ void h_div(struct x86_cpu *cpu, const struct x86_insn *in)
 	div_flags(cpu);
 }
 
-void h_idiv(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_idiv(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->op[0].size, bits = s * 8;
 	uint64_t dr = x86_rd(cpu, in, 0), lo, hi;
@@ -443,7 +443,7 @@ static void shift_finish(struct x86_cpu *cpu, unsigned s, uint64_t res, bool cf,
 	x86_set_arith(cpu, f);
 }
 
-void h_shl(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_shl(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	unsigned s = in->op[0].size, bits = s * 8, c = shift_count(cpu, in, s);
@@ -457,7 +457,7 @@ void h_shl(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_lf_set(cpu, X86_LF_SHL, s, res, a, c);
 }
 
-void h_shr(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_shr(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	unsigned s = in->op[0].size, bits = s * 8, c = shift_count(cpu, in, s);
@@ -471,7 +471,7 @@ void h_shr(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_lf_set(cpu, X86_LF_SHR, s, res, a, c);
 }
 
-void h_sar(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_sar(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	unsigned s = in->op[0].size, c = shift_count(cpu, in, s);
@@ -510,7 +510,7 @@ void x86_rot_flags(struct x86_cpu *cpu, bool cf, bool of)
 	l->rot_flags = (uint8_t)((cf ? X86_CF : 0) | (of ? 0x80 : 0));
 }
 
-void h_rol(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_rol(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	unsigned s = in->op[0].size, bits = s * 8, c = shift_count(cpu, in, s);
@@ -524,7 +524,7 @@ void h_rol(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_rot_flags(cpu, res & 1, msb(res, s) ^ (res & 1));
 }
 
-void h_ror(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_ror(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	unsigned s = in->op[0].size, bits = s * 8, c = shift_count(cpu, in, s);
@@ -538,7 +538,7 @@ void h_ror(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_rot_flags(cpu, msb(res, s), msb(res, s) ^ ((res >> (bits - 2)) & 1));
 }
 
-void h_rcl(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_rcl(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	unsigned s = in->op[0].size, bits = s * 8, c = shift_count(cpu, in, s);
@@ -559,7 +559,7 @@ void h_rcl(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_rot_flags(cpu, cf, msb(a, s) ^ cf);
 }
 
-void h_rcr(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_rcr(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	unsigned s = in->op[0].size, bits = s * 8, c = shift_count(cpu, in, s);
@@ -586,7 +586,7 @@ static unsigned shd_count(struct x86_cpu *cpu, const struct x86_insn *in, unsign
 	return (unsigned)(c & (s == 8 ? 63 : 31));
 }
 
-void h_shld(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_shld(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	unsigned s = in->op[0].size, bits = s * 8, c = shd_count(cpu, in, s);
@@ -610,7 +610,7 @@ void h_shld(struct x86_cpu *cpu, const struct x86_insn *in)
 	shift_finish(cpu, s, res, cf, msb(res, s) ^ cf);
 }
 
-void h_shrd(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_shrd(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	unsigned s = in->op[0].size, bits = s * 8, c = shd_count(cpu, in, s);
@@ -670,10 +670,10 @@ static void bt_common(struct x86_cpu *cpu, const struct x86_insn *in, enum bt_op
 	x86_set_arith(cpu, f);
 }
 
-void h_bt(struct x86_cpu *cpu, const struct x86_insn *in) { bt_common(cpu, in, BT_TEST); }
-void h_bts(struct x86_cpu *cpu, const struct x86_insn *in) { bt_common(cpu, in, BT_SET); }
-void h_btr(struct x86_cpu *cpu, const struct x86_insn *in) { bt_common(cpu, in, BT_RESET); }
-void h_btc(struct x86_cpu *cpu, const struct x86_insn *in) { bt_common(cpu, in, BT_COMPLEMENT); }
+void x86_h_bt(struct x86_cpu *cpu, const struct x86_insn *in) { bt_common(cpu, in, BT_TEST); }
+void x86_h_bts(struct x86_cpu *cpu, const struct x86_insn *in) { bt_common(cpu, in, BT_SET); }
+void x86_h_btr(struct x86_cpu *cpu, const struct x86_insn *in) { bt_common(cpu, in, BT_RESET); }
+void x86_h_btc(struct x86_cpu *cpu, const struct x86_insn *in) { bt_common(cpu, in, BT_COMPLEMENT); }
 
 static void bitscan(struct x86_cpu *cpu, const struct x86_insn *in, bool reverse)
 {
@@ -688,10 +688,10 @@ static void bitscan(struct x86_cpu *cpu, const struct x86_insn *in, bool reverse
 	x86_set_arith(cpu, x86_szp(r, 1) & X86_PF);
 }
 
-void h_bsf(struct x86_cpu *cpu, const struct x86_insn *in) { bitscan(cpu, in, false); }
-void h_bsr(struct x86_cpu *cpu, const struct x86_insn *in) { bitscan(cpu, in, true); }
+void x86_h_bsf(struct x86_cpu *cpu, const struct x86_insn *in) { bitscan(cpu, in, false); }
+void x86_h_bsr(struct x86_cpu *cpu, const struct x86_insn *in) { bitscan(cpu, in, true); }
 
-void h_tzcnt(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_tzcnt(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->op[0].size;
 	uint64_t v = x86_rd(cpu, in, 1) & x86_mask(s), r = v ? (uint64_t)__builtin_ctzll(v) : s * 8;
@@ -700,7 +700,7 @@ void h_tzcnt(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_set_arith(cpu, f | (v ? 0 : X86_CF) | (r ? 0 : X86_ZF));
 }
 
-void h_lzcnt(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_lzcnt(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->op[0].size;
 	uint64_t v = x86_rd(cpu, in, 1) & x86_mask(s);
@@ -710,7 +710,7 @@ void h_lzcnt(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_set_arith(cpu, f | (v ? 0 : X86_CF) | (r ? 0 : X86_ZF));
 }
 
-void h_popcnt(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_popcnt(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->op[0].size;
 	uint64_t v = x86_rd(cpu, in, 1) & x86_mask(s);
@@ -726,7 +726,7 @@ static void bcd_finish(struct x86_cpu *cpu, uint64_t al, bool cf, bool af)
 	x86_set_arith(cpu, x86_szp(al, 1) | (cf ? X86_CF : 0) | (af ? X86_AF : 0));
 }
 
-void h_daa(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_daa(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t f = x86_arith(cpu), al = cpu->r[X86_RAX] & 0xff, old = al;
 	bool cf = false, af = false;
@@ -741,7 +741,7 @@ void h_daa(struct x86_cpu *cpu, const struct x86_insn *in)
 	bcd_finish(cpu, al, cf, af);
 }
 
-void h_das(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_das(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t f = x86_arith(cpu), al = cpu->r[X86_RAX] & 0xff, old = al;
 	bool cf = false, af = false;
@@ -767,10 +767,10 @@ static void ascii_adjust(struct x86_cpu *cpu, bool sub)
 	x86_set_arith(cpu, (x86_szp(ax, 1) & ~(uint64_t)0) | (adj ? X86_CF | X86_AF : 0));
 }
 
-void h_aaa(struct x86_cpu *cpu, const struct x86_insn *in) { ascii_adjust(cpu, false); }
-void h_aas(struct x86_cpu *cpu, const struct x86_insn *in) { ascii_adjust(cpu, true); }
+void x86_h_aaa(struct x86_cpu *cpu, const struct x86_insn *in) { ascii_adjust(cpu, false); }
+void x86_h_aas(struct x86_cpu *cpu, const struct x86_insn *in) { ascii_adjust(cpu, true); }
 
-void h_aam(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_aam(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t d = in->imm & 0xff, al = cpu->r[X86_RAX] & 0xff;
 	if (!d)
@@ -779,7 +779,7 @@ void h_aam(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_set_arith(cpu, x86_szp(al % d, 1));
 }
 
-void h_aad(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_aad(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t d = in->imm & 0xff, ax = cpu->r[X86_RAX];
 	uint64_t al = ((ax & 0xff) + ((ax >> 8) & 0xff) * d) & 0xff;

@@ -5,7 +5,7 @@
 /* ---- moves ---- */
 
 
-void h_mov(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_mov(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint8_t t0 = in->op[0].type, t1 = in->op[1].type;
 	if (t0 == X86_OT_CREG || t1 == X86_OT_CREG) {
@@ -27,24 +27,24 @@ void h_mov(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_wr(cpu, in, 0, x86_rd(cpu, in, 1));
 }
 
-void h_movzx(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_movzx(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	x86_wr(cpu, in, 0, x86_rd(cpu, in, 1));
 }
 
-void h_movsx(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_movsx(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	x86_wr(cpu, in, 0, x86_sext(x86_rd(cpu, in, 1), in->op[1].size));
 }
 
-void h_lea(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_lea(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	if (in->op[1].type != X86_OT_MEM)
 		x86_ud(cpu);
 	x86_wr(cpu, in, 0, x86_ea(cpu, in));
 }
 
-void h_xchg(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_xchg(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t a, b;
 	if (in->op[0].type == X86_OT_MEM) {
@@ -61,7 +61,7 @@ void h_xchg(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_wr(cpu, in, 0, b);
 }
 
-void h_bswap(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_bswap(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t v = x86_rd(cpu, in, 0);
 	switch (in->op[0].size) {
@@ -72,7 +72,7 @@ void h_bswap(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_wr(cpu, in, 0, v);
 }
 
-void h_movbe(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_movbe(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->op[0].size;
 	uint64_t v = x86_rd(cpu, in, 1);
@@ -80,54 +80,54 @@ void h_movbe(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_wr(cpu, in, 0, v);
 }
 
-void h_cbw(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_cbw(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->osz;
 	x86_set_reg(cpu, X86_RAX, s, false, x86_sext(cpu->r[X86_RAX], s / 2));
 }
 
-void h_cwd(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_cwd(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->osz;
 	bool neg = (cpu->r[X86_RAX] >> (s * 8 - 1)) & 1;
 	x86_set_reg(cpu, X86_RDX, s, false, neg ? ~0ull : 0);
 }
 
-void h_xlat(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_xlat(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t ea = (cpu->r[X86_RBX] + (cpu->r[X86_RAX] & 0xff)) & x86_mask(in->asz);
 	x86_set_reg(cpu, X86_RAX, 1, false, x86_read_mem(cpu, in->seg, ea, 1));
 }
 
-void h_lahf(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_lahf(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t f = x86_arith(cpu) | 2;
 	x86_set_reg(cpu, X86_RAX, 1, true, f & 0xd7);
 }
 
-void h_sahf(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_sahf(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t f = x86_arith(cpu) & X86_OF;
 	f |= (cpu->r[X86_RAX] >> 8) & (X86_SF | X86_ZF | X86_AF | X86_PF | X86_CF);
 	x86_set_arith(cpu, f);
 }
 
-void h_nop(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_nop(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 }
 
-void h_clflush(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_clflush(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	if (in->op[0].type == X86_OT_MEM)
 		(void)x86_op_lin(cpu, in, 1, false);
 }
 
-void h_setcc(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_setcc(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	x86_wr(cpu, in, 0, x86_cond(cpu, in->opcode & 15));
 }
 
-void h_cmovcc(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_cmovcc(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t v = x86_rd(cpu, in, 1);
 	if (x86_cond(cpu, in->opcode & 15))
@@ -163,14 +163,14 @@ uint64_t x86_pop(struct x86_cpu *cpu, unsigned size)
 	return v;
 }
 
-void h_push(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_push(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->osz;
 	uint64_t v = in->op[0].type == X86_OT_IMM ? in->imm : x86_rd(cpu, in, 0);
 	x86_push(cpu, s, v & x86_mask(s));
 }
 
-void h_pop(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_pop(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->osz;
 	uint64_t old = cpu->r[X86_RSP], v;
@@ -193,7 +193,7 @@ void h_pop(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_wr(cpu, in, 0, v);
 }
 
-void h_pusha(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_pusha(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->osz;
 	uint64_t sp = cpu->r[X86_RSP];
@@ -201,7 +201,7 @@ void h_pusha(struct x86_cpu *cpu, const struct x86_insn *in)
 		x86_push(cpu, s, r == X86_RSP ? sp : cpu->r[r]);
 }
 
-void h_popa(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_popa(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->osz;
 	for (int r = 7; r >= 0; r--) {
@@ -211,12 +211,12 @@ void h_popa(struct x86_cpu *cpu, const struct x86_insn *in)
 	}
 }
 
-void h_pushf(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_pushf(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	x86_push(cpu, in->osz, x86_get_rflags(cpu) & ~(uint64_t)(X86_VM | X86_RF) & x86_mask(in->osz));
 }
 
-void h_popf(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_popf(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->osz;
 	uint64_t v = x86_pop(cpu, s), old = x86_get_rflags(cpu);
@@ -233,7 +233,7 @@ void h_popf(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_set_rflags(cpu, (old & ~chg) | (v & chg));
 }
 
-void h_enter(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_enter(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->osz, level = in->imm2 & 31;
 	uint64_t size = in->imm & 0xffff, frame, bp = cpu->r[X86_RBP];
@@ -249,7 +249,7 @@ void h_enter(struct x86_cpu *cpu, const struct x86_insn *in)
 	set_sp(cpu, cpu->r[X86_RSP] - size);
 }
 
-void h_leave(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_leave(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->osz;
 	uint64_t bp = cpu->r[X86_RBP] & x86_sp_mask(cpu);
@@ -279,19 +279,19 @@ void x86_branch_rel(struct x86_cpu *cpu, const struct x86_insn *in)
 	branch(cpu, cpu->next_rip + in->imm, in->osz);
 }
 
-void h_jcc(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_jcc(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	if (x86_cond(cpu, in->opcode & 15))
 		branch(cpu, cpu->next_rip + in->imm, in->osz);
 }
 
-void h_jcxz(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_jcxz(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	if (!(cpu->r[X86_RCX] & x86_mask(in->asz)))
 		branch(cpu, cpu->next_rip + in->imm, in->osz);
 }
 
-void h_loop(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_loop(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t c = (cpu->r[X86_RCX] - 1) & x86_mask(in->asz);
 	bool take = c != 0;
@@ -326,7 +326,7 @@ static void far_target(struct x86_cpu *cpu, const struct x86_insn *in, uint16_t 
 	*sel = (uint16_t)x86_read_lin(cpu, lin + os, 2);
 }
 
-void h_jmp(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_jmp(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	if (in->op[0].type == X86_OT_PTR || is_far_indirect(in)) {
 		uint16_t sel;
@@ -341,7 +341,7 @@ void h_jmp(struct x86_cpu *cpu, const struct x86_insn *in)
 		branch(cpu, x86_rd(cpu, in, 0), in->osz);
 }
 
-void h_call(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_call(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t target, ret = cpu->next_rip;
 	if (in->op[0].type == X86_OT_PTR || is_far_indirect(in)) {
@@ -356,7 +356,7 @@ void h_call(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_push(cpu, in->osz, ret);
 }
 
-void h_ret(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_ret(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint16_t extra = in->nops ? (uint16_t)in->imm : 0;
 	uint64_t sp, target;
@@ -370,38 +370,38 @@ void h_ret(struct x86_cpu *cpu, const struct x86_insn *in)
 	set_sp(cpu, sp + in->osz + extra);
 }
 
-void h_int(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_int(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	x86_deliver(cpu, (int)(in->imm & 0xff), false, 0, X86_EV_SOFT);
 }
 
-void h_int3(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_int3(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	x86_deliver(cpu, X86_BP, false, 0, X86_EV_SOFT_EXC);
 }
 
-void h_into(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_into(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	if (x86_arith(cpu) & X86_OF)
 		x86_deliver(cpu, X86_OFV, false, 0, X86_EV_SOFT_EXC);
 }
 
-void h_int1(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_int1(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	x86_deliver(cpu, X86_DB, false, 0, X86_EV_ICEBP);
 }
 
-void h_iret(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_iret(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	x86_iret(cpu, in->osz);
 }
 
-void h_ud(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_ud(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	x86_ud(cpu);
 }
 
-void h_bound(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_bound(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->op[0].size;
 	int64_t idx = (int64_t)x86_sext(x86_rd(cpu, in, 0), s), lo, hi;
@@ -427,13 +427,13 @@ static void set_cf(struct x86_cpu *cpu, int v)
 	x86_set_arith(cpu, f);
 }
 
-void h_clc(struct x86_cpu *cpu, const struct x86_insn *in) { set_cf(cpu, 0); }
-void h_stc(struct x86_cpu *cpu, const struct x86_insn *in) { set_cf(cpu, 1); }
-void h_cmc(struct x86_cpu *cpu, const struct x86_insn *in) { set_cf(cpu, -1); }
-void h_cld(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags &= ~(uint64_t)X86_DF; }
-void h_std(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags |= X86_DF; }
-void h_clac(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags &= ~(uint64_t)X86_AC; }
-void h_stac(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags |= X86_AC; }
+void x86_h_clc(struct x86_cpu *cpu, const struct x86_insn *in) { set_cf(cpu, 0); }
+void x86_h_stc(struct x86_cpu *cpu, const struct x86_insn *in) { set_cf(cpu, 1); }
+void x86_h_cmc(struct x86_cpu *cpu, const struct x86_insn *in) { set_cf(cpu, -1); }
+void x86_h_cld(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags &= ~(uint64_t)X86_DF; }
+void x86_h_std(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags |= X86_DF; }
+void x86_h_clac(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags &= ~(uint64_t)X86_AC; }
+void x86_h_stac(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags |= X86_AC; }
 
 static void check_iopl(struct x86_cpu *cpu)
 {
@@ -441,13 +441,13 @@ static void check_iopl(struct x86_cpu *cpu)
 		x86_gp0(cpu);
 }
 
-void h_cli(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_cli(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	check_iopl(cpu);
 	cpu->rflags &= ~(uint64_t)X86_IF;
 }
 
-void h_sti(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_sti(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	check_iopl(cpu);
 	if (!(cpu->rflags & X86_IF)) {
@@ -571,19 +571,19 @@ static bool step_outs(struct x86_cpu *cpu, const struct x86_insn *in, unsigned s
 	return true;
 }
 
-void h_movs(struct x86_cpu *cpu, const struct x86_insn *in) { string_run(cpu, in, step_movs); }
-void h_stos(struct x86_cpu *cpu, const struct x86_insn *in) { string_run(cpu, in, step_stos); }
-void h_lods(struct x86_cpu *cpu, const struct x86_insn *in) { string_run(cpu, in, step_lods); }
-void h_scas(struct x86_cpu *cpu, const struct x86_insn *in) { string_run(cpu, in, step_scas); }
-void h_cmps(struct x86_cpu *cpu, const struct x86_insn *in) { string_run(cpu, in, step_cmps); }
+void x86_h_movs(struct x86_cpu *cpu, const struct x86_insn *in) { string_run(cpu, in, step_movs); }
+void x86_h_stos(struct x86_cpu *cpu, const struct x86_insn *in) { string_run(cpu, in, step_stos); }
+void x86_h_lods(struct x86_cpu *cpu, const struct x86_insn *in) { string_run(cpu, in, step_lods); }
+void x86_h_scas(struct x86_cpu *cpu, const struct x86_insn *in) { string_run(cpu, in, step_scas); }
+void x86_h_cmps(struct x86_cpu *cpu, const struct x86_insn *in) { string_run(cpu, in, step_cmps); }
 
-void h_ins(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_ins(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	x86_io_check(cpu, (uint16_t)cpu->r[X86_RDX], elem_size(in));
 	string_run(cpu, in, step_ins);
 }
 
-void h_outs(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_outs(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	x86_io_check(cpu, (uint16_t)cpu->r[X86_RDX], elem_size(in));
 	string_run(cpu, in, step_outs);
@@ -593,7 +593,7 @@ void h_outs(struct x86_cpu *cpu, const struct x86_insn *in)
 
 /* ---- port I/O ---- */
 
-void h_in(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_in(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->op[0].size;
 	uint16_t port = (uint16_t)x86_rd(cpu, in, 1);
@@ -602,7 +602,7 @@ void h_in(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_set_reg(cpu, X86_RAX, s, false, cpu->bus.pio_read(cpu->bus.opaque, port, s));
 }
 
-void h_out(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_out(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->op[1].size;
 	uint16_t port = (uint16_t)x86_rd(cpu, in, 0);

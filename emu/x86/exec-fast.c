@@ -154,22 +154,22 @@ struct fast_row {
 };
 
 static const struct fast_row fast_rows[] = {
-	{ h_add, f_add_rr64, f_add_rr32, f_add_ri64, f_add_ri32 },
-	{ h_sub, f_sub_rr64, f_sub_rr32, f_sub_ri64, f_sub_ri32 },
-	{ h_and, f_and_rr64, f_and_rr32, f_and_ri64, f_and_ri32 },
-	{ h_or, f_or_rr64, f_or_rr32, f_or_ri64, f_or_ri32 },
-	{ h_xor, f_xor_rr64, f_xor_rr32, f_xor_ri64, f_xor_ri32 },
-	{ h_cmp, f_cmp_rr64, f_cmp_rr32, f_cmp_ri64, f_cmp_ri32 },
-	{ h_test, f_test_rr64, f_test_rr32, f_test_ri64, f_test_ri32 },
-	{ h_mov, f_mov_rr64, f_mov_rr32, f_mov_ri64, f_mov_ri32 },
-	{ h_adc, f_adc_rr64, NULL, f_adc_ri64, NULL },
-	{ h_sbb, f_sbb_rr64, NULL, f_sbb_ri64, NULL },
-	{ h_rol, NULL, NULL, f_rol_ri64, NULL },
-	{ h_ror, NULL, NULL, f_ror_ri64, NULL },
-	{ h_inc, NULL, NULL, NULL, NULL },
-	{ h_dec, NULL, NULL, NULL, NULL },
-	{ h_shl, NULL, NULL, f_shl_ri64, f_shl_ri32 },
-	{ h_shr, NULL, NULL, f_shr_ri64, f_shr_ri32 },
+	{ x86_h_add, f_add_rr64, f_add_rr32, f_add_ri64, f_add_ri32 },
+	{ x86_h_sub, f_sub_rr64, f_sub_rr32, f_sub_ri64, f_sub_ri32 },
+	{ x86_h_and, f_and_rr64, f_and_rr32, f_and_ri64, f_and_ri32 },
+	{ x86_h_or, f_or_rr64, f_or_rr32, f_or_ri64, f_or_ri32 },
+	{ x86_h_xor, f_xor_rr64, f_xor_rr32, f_xor_ri64, f_xor_ri32 },
+	{ x86_h_cmp, f_cmp_rr64, f_cmp_rr32, f_cmp_ri64, f_cmp_ri32 },
+	{ x86_h_test, f_test_rr64, f_test_rr32, f_test_ri64, f_test_ri32 },
+	{ x86_h_mov, f_mov_rr64, f_mov_rr32, f_mov_ri64, f_mov_ri32 },
+	{ x86_h_adc, f_adc_rr64, NULL, f_adc_ri64, NULL },
+	{ x86_h_sbb, f_sbb_rr64, NULL, f_sbb_ri64, NULL },
+	{ x86_h_rol, NULL, NULL, f_rol_ri64, NULL },
+	{ x86_h_ror, NULL, NULL, f_ror_ri64, NULL },
+	{ x86_h_inc, NULL, NULL, NULL, NULL },
+	{ x86_h_dec, NULL, NULL, NULL, NULL },
+	{ x86_h_shl, NULL, NULL, f_shl_ri64, f_shl_ri32 },
+	{ x86_h_shr, NULL, NULL, f_shr_ri64, f_shr_ri32 },
 };
 
 static bool plain_reg(const struct x86_opnd *o)
@@ -182,15 +182,15 @@ x86_handler x86_specialize(const struct x86_insn *in)
 	const struct x86_opnd *a = &in->op[0], *b = &in->op[1];
 	if (in->pfx & X86_P_LOCK)
 		return in->fn;
-	if (in->fn == h_inc && in->nops == 1 && plain_reg(a))
+	if (in->fn == x86_h_inc && in->nops == 1 && plain_reg(a))
 		return a->size == 8 ? f_inc64 : f_inc32;
-	if (in->fn == h_dec && in->nops == 1 && plain_reg(a))
+	if (in->fn == x86_h_dec && in->nops == 1 && plain_reg(a))
 		return a->size == 8 ? f_dec64 : f_dec32;
-	if (in->fn == h_jcc && (in->opcode & 15) == 4)
+	if (in->fn == x86_h_jcc && (in->opcode & 15) == 4)
 		return f_jz;
-	if (in->fn == h_jcc && (in->opcode & 15) == 5)
+	if (in->fn == x86_h_jcc && (in->opcode & 15) == 5)
 		return f_jnz;
-	if (in->fn == h_lea && plain_reg(a) && a->size == 8 && in->asz == 8 && in->index == X86_NOREG &&
+	if (in->fn == x86_h_lea && plain_reg(a) && a->size == 8 && in->asz == 8 && in->index == X86_NOREG &&
 	    in->base != X86_NOREG && in->base != X86_RIPREL)
 		return f_lea_bd64;
 	if (in->nops != 2 || !plain_reg(a))
@@ -200,7 +200,7 @@ x86_handler x86_specialize(const struct x86_insn *in)
 		if (r->generic != in->fn)
 			continue;
 		x86_handler rr = a->size == 8 ? r->rr64 : r->rr32, ri = a->size == 8 ? r->ri64 : r->ri32;
-		bool shift = r->generic == h_shl || r->generic == h_shr || r->generic == h_rol || r->generic == h_ror;
+		bool shift = r->generic == x86_h_shl || r->generic == x86_h_shr || r->generic == x86_h_rol || r->generic == x86_h_ror;
 		if (plain_reg(b) && b->size == a->size && rr)
 			return rr;
 		if (b->type == X86_OT_IMM && ri && (!shift || (in->imm & (a->size == 8 ? 63 : 31)) != 0))

@@ -319,7 +319,7 @@ void x86_iret(struct x86_cpu *cpu, unsigned osz)
 	iret_flags(cpu, fl, osz, old_cpl);
 }
 
-void h_lxs(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_lxs(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	static const struct { uint16_t mnem_opcode; int sreg; } map[] = {
 		{ 0xc5, X86_DS }, { 0xc4, X86_ES }, { 0xb4, X86_FS }, { 0xb5, X86_GS }, { 0xb2, X86_SS },
@@ -342,7 +342,7 @@ void h_lxs(struct x86_cpu *cpu, const struct x86_insn *in)
 		cpu->intr_shadow = true;
 }
 
-void h_arpl(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_arpl(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	uint64_t d, s, f;
@@ -369,7 +369,7 @@ static uint64_t sys_desc_hi(struct x86_cpu *cpu, uint16_t sel)
 	return x86_read_sys(cpu, cpu->gdt.base + (sel & ~7u) + 8, 8);
 }
 
-void h_lldt(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_lldt(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint16_t sel = (uint16_t)x86_rd(cpu, in, 0);
 	uint64_t lo, hi;
@@ -391,7 +391,7 @@ void h_lldt(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_desc_to_seg(lo, hi, sel, &cpu->seg[X86_LDTR]);
 }
 
-void h_ltr(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_ltr(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint16_t sel = (uint16_t)x86_rd(cpu, in, 0);
 	uint64_t lo, hi;
@@ -444,7 +444,7 @@ static bool sys_type_ok(uint64_t lo, bool for_lsl)
 	return type == 1 || type == 2 || type == 3 || type == 9 || type == 11 || (!for_lsl && (type == 4 || type == 5 || type == 12));
 }
 
-void h_lar(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_lar(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t lo;
 	bool ok;
@@ -456,7 +456,7 @@ void h_lar(struct x86_cpu *cpu, const struct x86_insn *in)
 	set_zf(cpu, ok);
 }
 
-void h_lsl(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_lsl(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t lo;
 	struct x86_seg s;
@@ -485,5 +485,5 @@ static void verify(struct x86_cpu *cpu, const struct x86_insn *in, bool write)
 	set_zf(cpu, ok);
 }
 
-void h_verr(struct x86_cpu *cpu, const struct x86_insn *in) { verify(cpu, in, false); }
-void h_verw(struct x86_cpu *cpu, const struct x86_insn *in) { verify(cpu, in, true); }
+void x86_h_verr(struct x86_cpu *cpu, const struct x86_insn *in) { verify(cpu, in, false); }
+void x86_h_verw(struct x86_cpu *cpu, const struct x86_insn *in) { verify(cpu, in, true); }

@@ -274,7 +274,7 @@ int x86_msr_write(struct x86_cpu *cpu, uint32_t index, uint64_t value)
 	return 0;
 }
 
-void h_rdmsr(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_rdmsr(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t v;
 	if (x86_msr_read(cpu, (uint32_t)cpu->r[X86_RCX], &v))
@@ -283,7 +283,7 @@ void h_rdmsr(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_set_reg(cpu, X86_RDX, 4, false, v >> 32);
 }
 
-void h_wrmsr(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_wrmsr(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t v = (cpu->r[X86_RAX] & 0xffffffffull) | (cpu->r[X86_RDX] << 32);
 	if (x86_msr_write(cpu, (uint32_t)cpu->r[X86_RCX], v))
@@ -326,7 +326,7 @@ void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4]
 	}
 }
 
-void h_cpuid(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_cpuid(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint32_t o[4];
 	x86_cpuid(cpu, (uint32_t)cpu->r[X86_RAX], (uint32_t)cpu->r[X86_RCX], o);
@@ -343,7 +343,7 @@ uint64_t x86_rdtsc(struct x86_cpu *cpu)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - cpu->tsc_base_ns + cpu->tsc_offset;
 }
 
-void h_rdtsc(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_rdtsc(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t t;
 	if ((cpu->cr4 & CR4_TSD) && cpu->cpl)
@@ -353,24 +353,24 @@ void h_rdtsc(struct x86_cpu *cpu, const struct x86_insn *in)
 	cpu->r[X86_RDX] = t >> 32;
 }
 
-void h_rdtscp(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_rdtscp(struct x86_cpu *cpu, const struct x86_insn *in)
 {
-	h_rdtsc(cpu, in);
+	x86_h_rdtsc(cpu, in);
 	cpu->r[X86_RCX] = (uint32_t)cpu->tsc_aux;
 }
 
-void h_rdpid(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_rdpid(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	x86_wr(cpu, in, 0, (uint32_t)cpu->tsc_aux);
 }
 
-void h_hlt(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_hlt(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	cpu->halted = true;
 	cpu->end_block = true;
 }
 
-void h_nop_priv(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_nop_priv(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 }
 
@@ -400,10 +400,10 @@ static void store_dtr(struct x86_cpu *cpu, const struct x86_insn *in, uint64_t b
 	x86_write_lin(cpu, lin + 2, cpu->mode == X86_MODE_LONG64 ? 8 : 4, base);
 }
 
-void h_lgdt(struct x86_cpu *cpu, const struct x86_insn *in) { load_dtr(cpu, in, &cpu->gdt.base, &cpu->gdt.limit); }
-void h_lidt(struct x86_cpu *cpu, const struct x86_insn *in) { load_dtr(cpu, in, &cpu->idt.base, &cpu->idt.limit); }
-void h_sgdt(struct x86_cpu *cpu, const struct x86_insn *in) { store_dtr(cpu, in, cpu->gdt.base, cpu->gdt.limit); }
-void h_sidt(struct x86_cpu *cpu, const struct x86_insn *in) { store_dtr(cpu, in, cpu->idt.base, cpu->idt.limit); }
+void x86_h_lgdt(struct x86_cpu *cpu, const struct x86_insn *in) { load_dtr(cpu, in, &cpu->gdt.base, &cpu->gdt.limit); }
+void x86_h_lidt(struct x86_cpu *cpu, const struct x86_insn *in) { load_dtr(cpu, in, &cpu->idt.base, &cpu->idt.limit); }
+void x86_h_sgdt(struct x86_cpu *cpu, const struct x86_insn *in) { store_dtr(cpu, in, cpu->gdt.base, cpu->gdt.limit); }
+void x86_h_sidt(struct x86_cpu *cpu, const struct x86_insn *in) { store_dtr(cpu, in, cpu->idt.base, cpu->idt.limit); }
 
 static void store_sel(struct x86_cpu *cpu, const struct x86_insn *in, uint16_t sel)
 {
@@ -413,10 +413,10 @@ static void store_sel(struct x86_cpu *cpu, const struct x86_insn *in, uint16_t s
 		x86_wr(cpu, in, 0, sel);
 }
 
-void h_sldt(struct x86_cpu *cpu, const struct x86_insn *in) { store_sel(cpu, in, cpu->seg[X86_LDTR].sel); }
-void h_str(struct x86_cpu *cpu, const struct x86_insn *in) { store_sel(cpu, in, cpu->seg[X86_TR].sel); }
+void x86_h_sldt(struct x86_cpu *cpu, const struct x86_insn *in) { store_sel(cpu, in, cpu->seg[X86_LDTR].sel); }
+void x86_h_str(struct x86_cpu *cpu, const struct x86_insn *in) { store_sel(cpu, in, cpu->seg[X86_TR].sel); }
 
-void h_smsw(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_smsw(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	if (in->op[0].type == X86_OT_MEM)
 		x86_write_lin(cpu, x86_op_lin(cpu, in, 2, true), 2, cpu->cr0 & 0xffff);
@@ -424,18 +424,18 @@ void h_smsw(struct x86_cpu *cpu, const struct x86_insn *in)
 		x86_wr(cpu, in, 0, cpu->cr0);
 }
 
-void h_lmsw(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_lmsw(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t v = x86_rd(cpu, in, 0) & 0xf;
 	x86_write_cr0(cpu, (cpu->cr0 & ~0xeull) | v | (cpu->cr0 & CR0_PE));
 }
 
-void h_clts(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_clts(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	cpu->cr0 &= ~CR0_TS;
 }
 
-void h_invlpg(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_invlpg(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t ea = x86_ea(cpu, in);
 	uint64_t lin = cpu->mode == X86_MODE_LONG64 ? ea + (in->seg >= X86_FS ? cpu->seg[in->seg].base : 0)
@@ -460,7 +460,7 @@ static void enter_cpl(struct x86_cpu *cpu, unsigned cpl, uint64_t rip)
 	x86_update_mode(cpu);
 }
 
-void h_syscall(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_syscall(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint16_t sel = (uint16_t)(cpu->star >> 32) & 0xfffc;
 	uint64_t fl = x86_get_rflags(cpu);
@@ -482,7 +482,7 @@ void h_syscall(struct x86_cpu *cpu, const struct x86_insn *in)
 	enter_cpl(cpu, 0, (uint32_t)cpu->star);
 }
 
-void h_sysret(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_sysret(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint16_t sel = (uint16_t)(cpu->star >> 48);
 	bool to64 = in->osz == 8;
@@ -502,7 +502,7 @@ void h_sysret(struct x86_cpu *cpu, const struct x86_insn *in)
 	enter_cpl(cpu, 3, rip);
 }
 
-void h_sysenter(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_sysenter(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint16_t sel = (uint16_t)cpu->sysenter_cs & 0xfffc;
 	bool lm = cpu->efer & EFER_LMA;
@@ -515,7 +515,7 @@ void h_sysenter(struct x86_cpu *cpu, const struct x86_insn *in)
 	enter_cpl(cpu, 0, lm ? cpu->sysenter_eip : (uint32_t)cpu->sysenter_eip);
 }
 
-void h_sysexit(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_sysexit(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint16_t sel = (uint16_t)cpu->sysenter_cs & 0xfffc;
 	bool to64 = in->osz == 8;
@@ -527,7 +527,7 @@ void h_sysexit(struct x86_cpu *cpu, const struct x86_insn *in)
 	enter_cpl(cpu, 3, to64 ? cpu->r[X86_RDX] : (uint32_t)cpu->r[X86_RDX]);
 }
 
-void h_swapgs(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_swapgs(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t t = cpu->seg[X86_GS].base;
 	cpu->seg[X86_GS].base = cpu->kernel_gs_base;
@@ -540,13 +540,13 @@ static void need_fsgsbase(struct x86_cpu *cpu)
 		x86_ud(cpu);
 }
 
-void h_rdfsbase(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_rdfsbase(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	need_fsgsbase(cpu);
 	x86_wr(cpu, in, 0, cpu->seg[in->modrm_reg == 1 ? X86_GS : X86_FS].base);
 }
 
-void h_wrfsbase(struct x86_cpu *cpu, const struct x86_insn *in)
+void x86_h_wrfsbase(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t v;
 	need_fsgsbase(cpu);

@@ -28,7 +28,7 @@ usecs() { local t=${EPOCHREALTIME/./}; echo "${t#0}"; }
 
 # cmd_CONFIG GUEST APPEND: sets cmd=(the command line that runs the guest to its end).
 cmd_vmscope_kvm()      { cmd=("$VMSCOPE" --accel kvm -m 64 --kernel "$gdir/$1.elf" --append "$2"); }
-cmd_vmscope_kvm_own_irqchip() { cmd=("$VMSCOPE" --accel kvm --kernel-irqchip off -m 64 --kernel "$gdir/$1.elf" --append "$2"); }
+cmd_vmscope_kvm_kernel_irqchip() { cmd=("$VMSCOPE" --accel kvm --kernel-irqchip on -m 64 --kernel "$gdir/$1.elf" --append "$2"); }
 cmd_vmscope_interp()   { cmd=("$VMSCOPE" --accel interp -m 64 --kernel "$gdir/$1.elf" --append "$2"); }
 cmd_qemu_kvm_pc()      { cmd=(qemu-system-x86_64 -accel kvm "${qemu_cpu[@]}" -M pc -bios "$QBOOT" "${qemu_common[@]}" -kernel "$gdir/$1.mb" -append "$2"); }
 cmd_qemu_kvm_microvm() { cmd=(qemu-system-x86_64 -accel kvm "${qemu_cpu[@]}" -M microvm -bios "$QBOOT" "${qemu_common[@]}" -kernel "$gdir/$1.mb" -append "$2"); }
@@ -40,7 +40,7 @@ cmd_bare()             { cmd=("$BARE" "$1" "${2#iters=}"); }
 configs=(
 	"bare KVM_RUN loop|kvm|cmd_bare|exits"
 	"vmscope --accel kvm|kvm|cmd_vmscope_kvm|exits hello"
-	"vmscope kvm --kernel-irqchip off|kvm|cmd_vmscope_kvm_own_irqchip|exits hello"
+	"vmscope kvm --kernel-irqchip on|kvm|cmd_vmscope_kvm_kernel_irqchip|exits hello"
 	"vmscope --accel interp|interp|cmd_vmscope_interp|exits hello"
 	"qemu kvm -M pc -bios qboot|kvm|cmd_qemu_kvm_pc|exits hello"
 	"qemu kvm -M microvm -bios qboot|kvm|cmd_qemu_kvm_microvm|exits hello"
@@ -174,7 +174,7 @@ bench_hello() {
 		[[ $name == qemu* ]] && best=$(awk -v a="$best" -v b="${HELLO[$name]}" 'BEGIN {print (a == "nan" || b < a) ? b : a}')
 		printf '  %-34s %10s ms\n' "$name" "${HELLO[$name]}"
 	done
-	for name in "vmscope --accel kvm" "vmscope kvm --kernel-irqchip off" "vmscope --accel interp"; do
+	for name in "vmscope --accel kvm" "vmscope kvm --kernel-irqchip on" "vmscope --accel interp"; do
 		[ -n "${HELLO[$name]:-}" ] || continue
 		printf '  %s / fastest qemu: %s (target: at most 0.20x)\n' "$name" "$(ratio "${HELLO[$name]}" "$best")"
 	done

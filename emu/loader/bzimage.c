@@ -12,7 +12,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "emu/loader/loader.h"
+#include "emu/loader/loader-local.h"
 
 /* Setup header offsets (in the file and in boot_params alike). */
 #define BZ_SETUP_SECTS 0x1f1
@@ -61,19 +61,6 @@
 #define BZ_IDENTITY_GIB 4
 #define BZ_STACK_TOP 0x8ff0ull	/* the page between boot_params and the page tables */
 
-static int bz_fail(struct emu_load_error *err, enum emu_load_code code, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int bz_fail(struct emu_load_error *err, enum emu_load_code code, int errnum, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->code = code;
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-	return -errnum;
-}
-
 static uint16_t bz_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t bz_le32(const uint8_t *p) { return (uint32_t)bz_le16(p) | (uint32_t)bz_le16(p + 2) << 16; }
 static uint64_t bz_le64(const uint8_t *p) { return (uint64_t)bz_le32(p) | (uint64_t)bz_le32(p + 4) << 32; }
@@ -94,21 +81,21 @@ bool emu_load_is_bzimage(const void *buf, size_t len)
 static int bz_check_magic(const uint8_t *b, size_t len, struct emu_bzimage *bz, struct emu_load_error *err)
 {
 	if (!emu_load_is_bzimage(b, len))
-		return bz_fail(err, EMU_LOAD_BZ_NOT_BZIMAGE, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_BZ_NOT_BZIMAGE, ENOEXEC,
 			       "not a Linux bzImage: no \"HdrS\" setup header magic at offset 0x202");
 	if (len < BZ_VERSION + 2)
-		return bz_fail(err, EMU_LOAD_BZ_TRUNCATED, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_BZ_TRUNCATED, ENOEXEC,
 			       "truncated bzImage: the %zu-byte file ends inside the setup header", len);
 	if (bz_le16(b + BZ_BOOT_FLAG) != BZ_BOOT_FLAG_MAGIC)
-		return bz_fail(err, EMU_LOAD_BZ_NOT_BZIMAGE, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_BZ_NOT_BZIMAGE, ENOEXEC,
 			       "not a Linux bzImage: boot flag at 0x1fe is 0x%04x, not 0xaa55", bz_le16(b + BZ_BOOT_FLAG));
 	bz->version = bz_le16(b + BZ_VERSION);
 	if (bz->version < EMU_BZ_MIN_VERSION)
-		return bz_fail(err, EMU_LOAD_BZ_TOO_OLD, ENOTSUP,
+		return emu_load_fail(err, EMU_LOAD_BZ_TOO_OLD, ENOTSUP,
 			       "Linux boot protocol %u.%02u is too old: vmscope needs 2.06 or later (Linux 2.6.22+)",
 			       bz->version >> 8, bz->version & 0xff);
 	if (len < BZ_CMDLINE_SIZE + 4 || (bz->version >= 0x020a && len < BZ_INIT_SIZE + 4))
-		return bz_fail(err, EMU_LOAD_BZ_TRUNCATED, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_BZ_TRUNCATED, ENOEXEC,
 			       "truncated bzImage: the %zu-byte file ends inside the protocol %u.%02u setup header", len,
 			       bz->version >> 8, bz->version & 0xff);
 	return 0;
@@ -139,15 +126,15 @@ static int bz_check_sizes(size_t len, struct emu_bzimage *bz, struct emu_load_er
 	uint64_t want = bz->setup_size + (uint64_t)bz->syssize * 16;
 
 	if (!(bz->loadflags & BZ_LOADED_HIGH))
-		return bz_fail(err, EMU_LOAD_BZ_NOT_HIGH, ENOTSUP,
+		return emu_load_fail(err, EMU_LOAD_BZ_NOT_HIGH, ENOTSUP,
 			       "a zImage (loadflags 0x%02x without LOADED_HIGH): only bzImages are supported",
 			       bz->loadflags);
 	if (bz->syssize == 0 || len < want)
-		return bz_fail(err, EMU_LOAD_BZ_TRUNCATED, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_BZ_TRUNCATED, ENOEXEC,
 			       "truncated bzImage: %u setup sectors and syssize 0x%x need %llu bytes, the file has %zu",
 			       bz->setup_sects, bz->syssize, (unsigned long long)want, len);
 	if (bz->kernel_alignment & (bz->kernel_alignment - 1))
-		return bz_fail(err, EMU_LOAD_BZ_BAD_HEADER, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_BZ_BAD_HEADER, ENOEXEC,
 			       "bzImage header: kernel_alignment 0x%x is not a power of two", bz->kernel_alignment);
 	if (bz->cmdline_size > 0xffff)	/* a sanity bound; Linux says 2047 */
 		bz->cmdline_size = 0xffff;
@@ -169,14 +156,14 @@ static int bz_place_kernel(uint64_t ram_size, struct emu_bzimage *bz, struct emu
 		run = bz->pref_address;
 	need = bz->init_size ? bz->init_size : bz->kernel_size * 4;	/* pre-2.10: a guess, said in loader.h */
 	if (run > (1ull << 40) || need > (1ull << 40))
-		return bz_fail(err, EMU_LOAD_BZ_BAD_HEADER, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_BZ_BAD_HEADER, ENOEXEC,
 			       "bzImage header: pref_address 0x%llx / init_size 0x%llx are not plausible",
 			       (unsigned long long)bz->pref_address, (unsigned long long)need);
 	bz->end = run + need;
 	if (bz->end < bz->load_addr + bz->kernel_size)
 		bz->end = bz->load_addr + bz->kernel_size;
 	if (bz->end > ram_size)
-		return bz_fail(err, EMU_LOAD_BZ_NO_ROOM, ENOSPC,
+		return emu_load_fail(err, EMU_LOAD_BZ_NO_ROOM, ENOSPC,
 			       "the kernel does not fit in %llu MiB of RAM: it runs at 0x%llx and needs %llu MiB "
 			       "(init_size) there, up to 0x%llx; try -m %lluM or more",
 			       (unsigned long long)(ram_size >> 20), (unsigned long long)run,
@@ -194,7 +181,7 @@ int emu_load_parse_bzimage(const void *buf, size_t len, uint64_t ram_size, struc
 	memset(bz, 0, sizeof(*bz));
 	memset(err, 0, sizeof(*err));
 	if (len == 0)
-		return bz_fail(err, EMU_LOAD_EMPTY, ENOEXEC, "empty image");
+		return emu_load_fail(err, EMU_LOAD_EMPTY, ENOEXEC, "empty image");
 	e = bz_check_magic(b, len, bz, err);
 	if (e)
 		return e;
@@ -213,16 +200,16 @@ int emu_load_place_initrd(const struct emu_bzimage *bz, uint64_t size, uint64_t 
 	if (top > ram_size)
 		top = ram_size;
 	if (size > ram_size)
-		return bz_fail(err, EMU_LOAD_BZ_INITRD_TOO_BIG, EFBIG,
+		return emu_load_fail(err, EMU_LOAD_BZ_INITRD_TOO_BIG, EFBIG,
 			       "the initrd (%llu bytes) is larger than guest RAM (%llu MiB); try a larger -m",
 			       (unsigned long long)size, (unsigned long long)(ram_size >> 20));
 	if (size > (uint64_t)bz->initrd_addr_max + 1)
-		return bz_fail(err, EMU_LOAD_BZ_INITRD_TOO_BIG, EFBIG,
+		return emu_load_fail(err, EMU_LOAD_BZ_INITRD_TOO_BIG, EFBIG,
 			       "the initrd (%llu bytes) is larger than the kernel accepts (initrd_addr_max 0x%x)",
 			       (unsigned long long)size, bz->initrd_addr_max);
 	*addr = (top - size) & ~0xfffull;
 	if (size > top || *addr < bz->end)
-		return bz_fail(err, EMU_LOAD_BZ_INITRD_TOO_BIG, ENOSPC,
+		return emu_load_fail(err, EMU_LOAD_BZ_INITRD_TOO_BIG, ENOSPC,
 			       "the initrd (%llu KiB) does not fit between the kernel's end 0x%llx and 0x%llx; "
 			       "try a larger -m", (unsigned long long)(size >> 10), (unsigned long long)bz->end,
 			       (unsigned long long)top);
@@ -304,7 +291,7 @@ static int bz_check_cmdline(const struct emu_bzimage *bz, const char *cmdline, s
 	size_t n = strlen(cmdline);
 
 	if (n > bz->cmdline_size || n >= BZ_LOW_MEM_END - EMU_BZ_CMDLINE_ADDR)
-		return bz_fail(err, EMU_LOAD_BZ_CMDLINE, E2BIG,
+		return emu_load_fail(err, EMU_LOAD_BZ_CMDLINE, E2BIG,
 			       "the command line is %zu bytes; this kernel takes at most %u (cmdline_size)", n,
 			       bz->cmdline_size);
 	return 0;
@@ -321,7 +308,7 @@ int emu_load_bzimage_ram(const struct emu_bzimage *bz, const void *buf, size_t l
 	memset(lay, 0, sizeof(*lay));
 	if (bz->end > ram_size || bz->setup_size > len || bz->kernel_size > len - bz->setup_size ||
 	    bz->load_addr + bz->kernel_size > ram_size)
-		return bz_fail(err, EMU_LOAD_BZ_NO_ROOM, ENOSPC, "the kernel does not fit in RAM");
+		return emu_load_fail(err, EMU_LOAD_BZ_NO_ROOM, ENOSPC, "the kernel does not fit in RAM");
 	e = bz_check_cmdline(bz, cmdline, err);
 	if (!e && initrd_size)
 		e = emu_load_place_initrd(bz, initrd_size, ram_size, &lay->initrd, err);
@@ -393,12 +380,12 @@ int emu_load_linux(struct emu_vm *vm, const struct emu_bzimage *bz, const void *
 	int e;
 
 	if (!ram)
-		return bz_fail(err, EMU_LOAD_NO_ROOM, EINVAL, "the VM has no RAM");
+		return emu_load_fail(err, EMU_LOAD_NO_ROOM, EINVAL, "the VM has no RAM");
 	e = emu_load_bzimage_ram(bz, buf, len, opts, ram, size, &lay, err);
 	if (e)
 		return e;
 	e = emu_load_set_linux_cpu(emu_vm_vcpu(vm, 0), bz, &lay);
 	if (e)
-		return bz_fail(err, EMU_LOAD_IO, -e, "cannot set the boot vCPU state: %s", strerror(-e));
+		return emu_load_fail(err, EMU_LOAD_IO, -e, "cannot set the boot vCPU state: %s", strerror(-e));
 	return 0;
 }

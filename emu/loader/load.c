@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "emu/loader/loader.h"
+#include "emu/loader/loader-local.h"
 
 #define MBI_SIZE 88
 #define MBI_MEM (1u << 0)
@@ -24,19 +24,6 @@
 #define LOW_MEM_END 0x9fc00ull		/* conventional memory below the EBDA */
 #define HIGH_MEM_START 0x100000ull
 
-static int load_fail(struct emu_load_error *err, enum emu_load_code code, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int load_fail(struct emu_load_error *err, enum emu_load_code code, int errnum, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->code = code;
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-	return -errnum;
-}
-
 int emu_load_copy(const struct emu_load_image *img, const void *buf, size_t len, uint8_t *ram, uint64_t ram_size,
 		  struct emu_load_error *err)
 {
@@ -46,7 +33,7 @@ int emu_load_copy(const struct emu_load_image *img, const void *buf, size_t len,
 		/* parse validated these; re-check so a hand-made image cannot write out of bounds */
 		if (s->addr > ram_size || s->memsz > ram_size - s->addr || s->filesz > s->memsz || s->offset > len ||
 		    s->filesz > len - s->offset)
-			return load_fail(err, EMU_LOAD_SEG_OUTSIDE_RAM, EINVAL, "segment %u does not fit", i);
+			return emu_load_fail(err, EMU_LOAD_SEG_OUTSIDE_RAM, EINVAL, "segment %u does not fit", i);
 		memcpy(ram + s->addr, (const uint8_t *)buf + s->offset, s->filesz);
 		memset(ram + s->addr + s->filesz, 0, s->memsz - s->filesz);
 	}
@@ -66,7 +53,7 @@ static int mbi_alloc(struct mbi_area *a, uint64_t len, uint64_t align, uint64_t 
 	uint64_t at = (a->cur + align - 1) & ~(align - 1);
 
 	if (at < a->cur || at > a->ram_size || len > a->ram_size - at || at + len > UINT32_MAX)
-		return load_fail(err, EMU_LOAD_NO_ROOM, ENOSPC,
+		return emu_load_fail(err, EMU_LOAD_NO_ROOM, ENOSPC,
 				 "no room for the boot information and modules in %llu KiB of RAM (try a larger -m)",
 				 (unsigned long long)(a->ram_size >> 10));
 	memset(a->ram + at, 0, len);
@@ -223,7 +210,7 @@ int emu_load_boot(struct emu_vm *vm, const struct emu_load_image *img, const voi
 	int e;
 
 	if (!ram)
-		return load_fail(err, EMU_LOAD_NO_ROOM, EINVAL, "the VM has no RAM");
+		return emu_load_fail(err, EMU_LOAD_NO_ROOM, EINVAL, "the VM has no RAM");
 	e = emu_load_copy(img, buf, len, ram, size, err);
 	if (!e)
 		e = emu_load_build_mbi(img, opts, ram, size, &mbi, err);
@@ -231,7 +218,7 @@ int emu_load_boot(struct emu_vm *vm, const struct emu_load_image *img, const voi
 		return e;
 	e = emu_load_set_boot_cpu(emu_vm_vcpu(vm, 0), img->entry, mbi);
 	if (e)
-		return load_fail(err, EMU_LOAD_IO, -e, "cannot set the boot vCPU state: %s", strerror(-e));
+		return emu_load_fail(err, EMU_LOAD_IO, -e, "cannot set the boot vCPU state: %s", strerror(-e));
 	return 0;
 }
 
@@ -260,21 +247,21 @@ int emu_load_read_file(const char *path, size_t max, void **buf, size_t *len, st
 
 	memset(err, 0, sizeof(*err));
 	if (fd < 0)
-		return load_fail(err, EMU_LOAD_IO, errno, "%s: %s", path, strerror(errno));
+		return emu_load_fail(err, EMU_LOAD_IO, errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return load_fail(err, EMU_LOAD_IO, EINVAL, "%s: not a regular file", path);
+		return emu_load_fail(err, EMU_LOAD_IO, EINVAL, "%s: not a regular file", path);
 	}
 	if ((uint64_t)st.st_size > max) {
 		close(fd);
-		return load_fail(err, EMU_LOAD_IO, EFBIG, "%s: %lld bytes, larger than guest RAM", path, (long long)st.st_size);
+		return emu_load_fail(err, EMU_LOAD_IO, EFBIG, "%s: %lld bytes, larger than guest RAM", path, (long long)st.st_size);
 	}
 	p = malloc(st.st_size ? (size_t)st.st_size : 1);
 	e = p ? load_read_all(fd, p, (size_t)st.st_size) : -ENOMEM;
 	close(fd);
 	if (e) {
 		free(p);
-		return load_fail(err, EMU_LOAD_IO, -e, "%s: %s", path, strerror(-e));
+		return emu_load_fail(err, EMU_LOAD_IO, -e, "%s: %s", path, strerror(-e));
 	}
 	*buf = p;
 	*len = (size_t)st.st_size;

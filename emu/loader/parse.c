@@ -9,7 +9,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "emu/loader/loader.h"
+#include "emu/loader/loader-local.h"
 
 #define MB_FLAG_AOUT (1u << 16)
 #define MB_REQUIRED_KNOWN 0x7u	/* bits 0-2: page-align modules, memory info, video (ignored) */
@@ -54,9 +54,7 @@ const char *emu_load_code_name(enum emu_load_code code)
 	return load_code_names[code];
 }
 
-static int load_fail(struct emu_load_error *err, enum emu_load_code code, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int load_fail(struct emu_load_error *err, enum emu_load_code code, int errnum, const char *fmt, ...)
+int emu_load_fail(struct emu_load_error *err, enum emu_load_code code, int errnum, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -80,30 +78,30 @@ static int load_add_segment(struct emu_load_image *img, const struct emu_load_se
 	unsigned n = img->nr_segments;
 
 	if (n == EMU_LOAD_MAX_SEGMENTS)
-		return load_fail(err, EMU_LOAD_TOO_MANY_SEGMENTS, E2BIG, "more than %d loadable segments",
+		return emu_load_fail(err, EMU_LOAD_TOO_MANY_SEGMENTS, E2BIG, "more than %d loadable segments",
 				 EMU_LOAD_MAX_SEGMENTS);
 	if (s->filesz > s->memsz)
-		return load_fail(err, EMU_LOAD_SEG_FILESZ, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_SEG_FILESZ, ENOEXEC,
 				 "segment %u: file size 0x%llx larger than memory size 0x%llx", n,
 				 (unsigned long long)s->filesz, (unsigned long long)s->memsz);
 	if (s->offset > len || s->filesz > len - s->offset)
-		return load_fail(err, EMU_LOAD_SEG_PAST_EOF, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_SEG_PAST_EOF, ENOEXEC,
 				 "segment %u: file bytes [0x%llx, +0x%llx) lie past the end of the %zu-byte image", n,
 				 (unsigned long long)s->offset, (unsigned long long)s->filesz, len);
 	if (s->addr > addr_limit || (s->memsz && s->memsz - 1 > addr_limit - s->addr))
-		return load_fail(err, EMU_LOAD_SEG_WRAP, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_SEG_WRAP, ENOEXEC,
 				 "segment %u: [0x%llx, +0x%llx) wraps around the %s address space", n,
 				 (unsigned long long)s->addr, (unsigned long long)s->memsz,
 				 addr_limit == UINT32_MAX ? "32-bit" : "64-bit");
 	if (s->addr > ram_size || s->memsz > ram_size - s->addr)
-		return load_fail(err, EMU_LOAD_SEG_OUTSIDE_RAM, ENOSPC,
+		return emu_load_fail(err, EMU_LOAD_SEG_OUTSIDE_RAM, ENOSPC,
 				 "segment %u: [0x%llx, 0x%llx) lies outside guest RAM (%llu KiB; try a larger -m)", n,
 				 (unsigned long long)s->addr, (unsigned long long)(s->addr + s->memsz),
 				 (unsigned long long)(ram_size >> 10));
 	for (unsigned i = 0; i < n; i++) {
 		const struct emu_load_segment *o = &img->seg[i];
 		if (s->memsz && o->memsz && s->addr < o->addr + o->memsz && o->addr < s->addr + s->memsz)
-			return load_fail(err, EMU_LOAD_SEG_OVERLAP, ENOEXEC,
+			return emu_load_fail(err, EMU_LOAD_SEG_OVERLAP, ENOEXEC,
 					 "segment %u [0x%llx, 0x%llx) overlaps segment %u [0x%llx, 0x%llx)", n,
 					 (unsigned long long)s->addr, (unsigned long long)(s->addr + s->memsz), i,
 					 (unsigned long long)o->addr, (unsigned long long)(o->addr + o->memsz));
@@ -138,17 +136,17 @@ static int load_find_header(const uint8_t *b, size_t len, struct load_mb_header 
 		if (load_le32(b + off) != EMU_MB_MAGIC)
 			continue;
 		if (off + 12 > len)
-			return load_fail(err, EMU_LOAD_HDR_TRUNCATED, ENOEXEC,
+			return emu_load_fail(err, EMU_LOAD_HDR_TRUNCATED, ENOEXEC,
 					 "Multiboot header at offset 0x%zx is cut off by the end of the file", off);
 		h->offset = off;
 		h->flags = load_le32(b + off + 4);
 		if ((uint32_t)(EMU_MB_MAGIC + h->flags + load_le32(b + off + 8)) != 0)
-			return load_fail(err, EMU_LOAD_BAD_CHECKSUM, ENOEXEC,
+			return emu_load_fail(err, EMU_LOAD_BAD_CHECKSUM, ENOEXEC,
 					 "Multiboot header at offset 0x%zx: bad checksum 0x%08x for flags 0x%08x", off,
 					 load_le32(b + off + 8), h->flags);
 		return 0;
 	}
-	return load_fail(err, EMU_LOAD_NOT_MULTIBOOT, ENOEXEC,
+	return emu_load_fail(err, EMU_LOAD_NOT_MULTIBOOT, ENOEXEC,
 			 "not a Multiboot image: no header (magic 0x1badb002) in the first 8 KiB");
 }
 
@@ -157,7 +155,7 @@ static int load_check_flags(const struct load_mb_header *h, struct emu_load_erro
 	uint32_t unknown = h->flags & 0xffffu & ~MB_REQUIRED_KNOWN;
 
 	if (unknown)
-		return load_fail(err, EMU_LOAD_UNSUPPORTED_FLAGS, ENOTSUP,
+		return emu_load_fail(err, EMU_LOAD_UNSUPPORTED_FLAGS, ENOTSUP,
 				 "Multiboot header requires features vmscope does not provide (flags 0x%08x, unknown "
 				 "required bits 0x%04x)", h->flags, unknown);
 	return 0;
@@ -170,7 +168,7 @@ static int load_aout_fields(const uint8_t *b, size_t len, struct load_mb_header 
 	const uint8_t *p = b + h->offset;
 
 	if (h->offset + 32 > len)
-		return load_fail(err, EMU_LOAD_HDR_TRUNCATED, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_HDR_TRUNCATED, ENOEXEC,
 				 "Multiboot header at offset 0x%zx: address fields cut off by the end of the file",
 				 h->offset);
 	h->header_addr = load_le32(p + 12);
@@ -192,16 +190,16 @@ static int load_aout(const uint8_t *b, size_t len, uint64_t ram_size, struct loa
 		return e;
 	head = (uint64_t)h->header_addr - h->load_addr;
 	if (h->load_addr > h->header_addr || head > h->offset)
-		return load_fail(err, EMU_LOAD_AOUT_BAD, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_AOUT_BAD, ENOEXEC,
 				 "a.out kludge: load_addr 0x%x and header_addr 0x%x put the image start before the file",
 				 h->load_addr, h->header_addr);
 	s.offset = h->offset - head;
 	if (h->load_end_addr && h->load_end_addr <= h->load_addr)
-		return load_fail(err, EMU_LOAD_AOUT_BAD, ENOEXEC, "a.out kludge: load_end_addr 0x%x not above load_addr 0x%x",
+		return emu_load_fail(err, EMU_LOAD_AOUT_BAD, ENOEXEC, "a.out kludge: load_end_addr 0x%x not above load_addr 0x%x",
 				 h->load_end_addr, h->load_addr);
 	s.filesz = h->load_end_addr ? (uint64_t)h->load_end_addr - h->load_addr : len - s.offset;
 	if (h->bss_end_addr && h->bss_end_addr < h->load_addr + s.filesz)
-		return load_fail(err, EMU_LOAD_AOUT_BAD, ENOEXEC, "a.out kludge: bss_end_addr 0x%x below the loaded data end 0x%llx",
+		return emu_load_fail(err, EMU_LOAD_AOUT_BAD, ENOEXEC, "a.out kludge: bss_end_addr 0x%x below the loaded data end 0x%llx",
 				 h->bss_end_addr, (unsigned long long)(h->load_addr + s.filesz));
 	s.memsz = h->bss_end_addr ? (uint64_t)h->bss_end_addr - h->load_addr : s.filesz;
 	s.addr = h->load_addr;
@@ -225,15 +223,15 @@ static int load_elf_header(const uint8_t *b, size_t len, struct load_elf_info *i
 	unsigned machine, type, version;
 
 	if (len < EI_NIDENT || memcmp(b, ELFMAG, SELFMAG) != 0)
-		return load_fail(err, EMU_LOAD_NOT_ELF, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_NOT_ELF, ENOEXEC,
 				 "Multiboot image without a.out-kludge address fields must be an ELF file, and this is not");
 	info->is64 = b[EI_CLASS] == ELFCLASS64;
 	if ((b[EI_CLASS] != ELFCLASS32 && !info->is64) || b[EI_DATA] != ELFDATA2LSB || b[EI_VERSION] != EV_CURRENT)
-		return load_fail(err, EMU_LOAD_ELF_UNSUPPORTED, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_ELF_UNSUPPORTED, ENOEXEC,
 				 "ELF class %u, data %u, version %u: need little-endian ELF32 or ELF64, version 1",
 				 b[EI_CLASS], b[EI_DATA], b[EI_VERSION]);
 	if (len < (info->is64 ? sizeof(e64) : sizeof(e32)))
-		return load_fail(err, EMU_LOAD_ELF_TRUNCATED, ENOEXEC, "ELF header cut off: the file has only %zu bytes", len);
+		return emu_load_fail(err, EMU_LOAD_ELF_TRUNCATED, ENOEXEC, "ELF header cut off: the file has only %zu bytes", len);
 	if (info->is64) {
 		memcpy(&e64, b, sizeof(e64));
 		machine = e64.e_machine, type = e64.e_type, version = e64.e_version;
@@ -244,7 +242,7 @@ static int load_elf_header(const uint8_t *b, size_t len, struct load_elf_info *i
 		*info = (struct load_elf_info){ false, e32.e_entry, e32.e_phoff, e32.e_phnum, e32.e_phentsize };
 	}
 	if (type != ET_EXEC || version != EV_CURRENT || machine != (info->is64 ? EM_X86_64 : EM_386))
-		return load_fail(err, EMU_LOAD_ELF_UNSUPPORTED, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_ELF_UNSUPPORTED, ENOEXEC,
 				 "ELF type %u, machine %u: need an executable (type 2) for %s", type, machine,
 				 info->is64 ? "x86-64 (62)" : "i386 (3)");
 	return 0;
@@ -255,12 +253,12 @@ static int load_elf_phdrs_check(const struct load_elf_info *info, size_t len, st
 	size_t want = info->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
 
 	if (info->phnum == 0)
-		return load_fail(err, EMU_LOAD_NO_SEGMENTS, ENOEXEC, "ELF file has no program headers");
+		return emu_load_fail(err, EMU_LOAD_NO_SEGMENTS, ENOEXEC, "ELF file has no program headers");
 	if (info->phentsize != want)
-		return load_fail(err, EMU_LOAD_PHDRS_OUTSIDE, ENOEXEC, "ELF program header size %u, expected %zu",
+		return emu_load_fail(err, EMU_LOAD_PHDRS_OUTSIDE, ENOEXEC, "ELF program header size %u, expected %zu",
 				 info->phentsize, want);
 	if (info->phoff > len || (uint64_t)info->phnum * want > len - info->phoff)
-		return load_fail(err, EMU_LOAD_PHDRS_OUTSIDE, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_PHDRS_OUTSIDE, ENOEXEC,
 				 "ELF program headers (%u at offset 0x%llx) lie past the end of the %zu-byte file",
 				 info->phnum, (unsigned long long)info->phoff, len);
 	return 0;
@@ -315,7 +313,7 @@ static int load_elf(const uint8_t *b, size_t len, uint64_t ram_size, struct emu_
 			return e;
 	}
 	if (img->nr_segments == 0)
-		return load_fail(err, EMU_LOAD_NO_SEGMENTS, ENOEXEC, "ELF file has no loadable segment");
+		return emu_load_fail(err, EMU_LOAD_NO_SEGMENTS, ENOEXEC, "ELF file has no loadable segment");
 	img->entry = load_elf_entry_phys(b, &info);
 	return 0;
 }
@@ -330,7 +328,7 @@ int emu_load_parse_multiboot(const void *buf, size_t len, uint64_t ram_size, str
 	memset(img, 0, sizeof(*img));
 	memset(err, 0, sizeof(*err));
 	if (len == 0)
-		return load_fail(err, EMU_LOAD_EMPTY, ENOEXEC, "the image is empty");
+		return emu_load_fail(err, EMU_LOAD_EMPTY, ENOEXEC, "the image is empty");
 	e = load_find_header(b, len, &h, err);
 	if (!e)
 		e = load_check_flags(&h, err);
@@ -341,7 +339,7 @@ int emu_load_parse_multiboot(const void *buf, size_t len, uint64_t ram_size, str
 	if (e)
 		return e;
 	if (!load_entry_is_inside(img, img->entry))
-		return load_fail(err, EMU_LOAD_ENTRY_OUTSIDE, ENOEXEC, "entry point 0x%llx is not inside a loaded segment",
+		return emu_load_fail(err, EMU_LOAD_ENTRY_OUTSIDE, ENOEXEC, "entry point 0x%llx is not inside a loaded segment",
 				 (unsigned long long)img->entry);
 	return 0;
 }
@@ -355,14 +353,14 @@ int emu_load_parse_raw(size_t len, uint64_t load_addr, uint64_t entry, uint64_t 
 	memset(img, 0, sizeof(*img));
 	memset(err, 0, sizeof(*err));
 	if (len == 0)
-		return load_fail(err, EMU_LOAD_EMPTY, ENOEXEC, "the image is empty");
+		return emu_load_fail(err, EMU_LOAD_EMPTY, ENOEXEC, "the image is empty");
 	img->format = EMU_IMAGE_RAW;
 	e = load_add_segment(img, &s, len, UINT32_MAX, ram_size, err);
 	if (e)
 		return e;
 	img->entry = entry;
 	if (entry > UINT32_MAX || !load_entry_is_inside(img, entry))
-		return load_fail(err, EMU_LOAD_ENTRY_OUTSIDE, ENOEXEC,
+		return emu_load_fail(err, EMU_LOAD_ENTRY_OUTSIDE, ENOEXEC,
 				 "entry point 0x%llx is not inside the loaded image [0x%llx, 0x%llx)",
 				 (unsigned long long)entry, (unsigned long long)load_addr,
 				 (unsigned long long)(load_addr + len));

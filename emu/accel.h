@@ -105,6 +105,8 @@ extern const struct accel_ops emu_kvm_accel_ops;
 extern const struct accel_ops emu_interp_accel_ops;
 
 /* ---- what the core offers backends ---- */
+/* Formats one line (what, why, how to fix) into why when the caller gave a buffer. */
+void emu_why(char *why, size_t why_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint8_t *emu_vm_ram(struct emu_vm *vm);
 const struct emu_config *emu_vm_config(const struct emu_vm *vm);
 void *emu_vm_accel_data(struct emu_vm *vm);

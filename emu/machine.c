@@ -17,8 +17,7 @@
 #define EMU_RAM_MIN (1ull << 20)
 #define EMU_RAM_MAX (3ull << 30)	/* below the PCI hole, the TSS page and the APICs */
 
-static void machine_why(char *why, size_t why_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void machine_why(char *why, size_t why_len, const char *fmt, ...)
+void emu_why(char *why, size_t why_len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -43,7 +42,7 @@ static int machine_select_accel(enum emu_accel_kind kind, const struct accel_ops
 
 	if (kind == EMU_ACCEL_INTERP) {
 		if (!interp) {
-			machine_why(why, why_len, "the interpreter backend is not built into this vmscope");
+			emu_why(why, why_len, "the interpreter backend is not built into this vmscope");
 			return -ENOTSUP;
 		}
 		*out = interp;
@@ -53,7 +52,7 @@ static int machine_select_accel(enum emu_accel_kind kind, const struct accel_ops
 	if (err == 0 || kind == EMU_ACCEL_KVM || !interp) {
 		*out = &emu_kvm_accel_ops;
 		if (err)
-			machine_why(why, why_len, "%s", kvm_why);
+			emu_why(why, why_len, "%s", kvm_why);
 		return err;
 	}
 	*out = interp;
@@ -65,14 +64,14 @@ static int machine_ram_alloc(struct emu_vm *vm, uint64_t size, char *why, size_t
 	void *p;
 
 	if (size < EMU_RAM_MIN || size > EMU_RAM_MAX || size % 4096) {
-		machine_why(why, why_len, "RAM size %llu bytes: must be a multiple of 4 KiB between 1 MiB and 3 GiB",
+		emu_why(why, why_len, "RAM size %llu bytes: must be a multiple of 4 KiB between 1 MiB and 3 GiB",
 			    (unsigned long long)size);
 		return -EINVAL;
 	}
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) {
 		int e = errno;
-		machine_why(why, why_len, "cannot map %llu bytes of guest RAM: %s", (unsigned long long)size, strerror(e));
+		emu_why(why, why_len, "cannot map %llu bytes of guest RAM: %s", (unsigned long long)size, strerror(e));
 		return -e;
 	}
 	vm->ram = p;
@@ -107,7 +106,7 @@ static int machine_create_steps(struct emu_vm *vm, char *why, size_t why_len)
 	int err;
 
 	if (vm->cfg.nr_vcpus < 1 || vm->cfg.nr_vcpus > 64) {
-		machine_why(why, why_len, "%u vCPUs: vmscope supports 1 to 64", vm->cfg.nr_vcpus);
+		emu_why(why, why_len, "%u vCPUs: vmscope supports 1 to 64", vm->cfg.nr_vcpus);
 		return -EINVAL;
 	}
 	err = machine_select_accel(vm->cfg.accel, &vm->ops, why, why_len);
@@ -121,7 +120,7 @@ static int machine_create_steps(struct emu_vm *vm, char *why, size_t why_len)
 		return err;
 	err = emu_vcpus_create(vm);
 	if (err) {
-		machine_why(why, why_len, "cannot create %u vCPUs on %s: %s", vm->cfg.nr_vcpus, vm->ops->name,
+		emu_why(why, why_len, "cannot create %u vCPUs on %s: %s", vm->cfg.nr_vcpus, vm->ops->name,
 			    strerror(-err));
 		return err;
 	}
@@ -136,7 +135,7 @@ int emu_vm_create(const struct emu_config *cfg, struct emu_vm **out, char *why, 
 	*out = NULL;
 	vm = machine_alloc(cfg);
 	if (!vm) {
-		machine_why(why, why_len, "out of memory");
+		emu_why(why, why_len, "out of memory");
 		return -ENOMEM;
 	}
 	err = machine_create_steps(vm, why, why_len);

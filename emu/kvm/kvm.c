@@ -23,18 +23,6 @@
 
 int emu_kvm_kick_signal;
 
-static void kvm_why(char *why, size_t why_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void kvm_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !why_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-}
-
 /* EACCES: say who may open it and how to become one of them. */
 static void kvm_why_access(char *why, size_t why_len)
 {
@@ -42,12 +30,12 @@ static void kvm_why_access(char *why, size_t why_len)
 	struct group *g;
 
 	if (stat("/dev/kvm", &st) == 0 && (st.st_mode & 060) && (g = getgrgid(st.st_gid)) && st.st_gid != 0) {
-		kvm_why(why, why_len, "/dev/kvm: permission denied (group %s, mode %04o): add yourself to group %s "
+		emu_why(why, why_len, "/dev/kvm: permission denied (group %s, mode %04o): add yourself to group %s "
 			"(usermod -aG %s $USER, then log in again) or run as root", g->gr_name,
 			(unsigned)(st.st_mode & 07777), g->gr_name, g->gr_name);
 		return;
 	}
-	kvm_why(why, why_len, "/dev/kvm: permission denied (mode %04o, only root may open it): run as root, "
+	emu_why(why, why_len, "/dev/kvm: permission denied (mode %04o, only root may open it): run as root, "
 		"or let group kvm use it (chgrp kvm /dev/kvm; chmod 0660 /dev/kvm; usermod -aG kvm $USER)",
 		stat("/dev/kvm", &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0u);
 }
@@ -60,12 +48,12 @@ static int kvm_open_dev(char *why, size_t why_len)
 	if (fd >= 0)
 		return fd;
 	if (e == ENOENT)
-		kvm_why(why, why_len, "/dev/kvm does not exist: load the KVM module (modprobe kvm_intel or kvm_amd) "
+		emu_why(why, why_len, "/dev/kvm does not exist: load the KVM module (modprobe kvm_intel or kvm_amd) "
 			"and enable virtualization in the firmware, or use another accelerator");
 	else if (e == EACCES || e == EPERM)
 		kvm_why_access(why, why_len);
 	else
-		kvm_why(why, why_len, "/dev/kvm: %s", strerror(e));
+		emu_why(why, why_len, "/dev/kvm: %s", strerror(e));
 	return -e;
 }
 
@@ -79,7 +67,7 @@ static int kvm_probe(char *why, size_t why_len)
 	version = ioctl(fd, KVM_GET_API_VERSION, 0);
 	close(fd);
 	if (version != KVM_API_VERSION) {
-		kvm_why(why, why_len, "/dev/kvm speaks API version %d, vmscope needs %d", version, KVM_API_VERSION);
+		emu_why(why, why_len, "/dev/kvm speaks API version %d, vmscope needs %d", version, KVM_API_VERSION);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -156,7 +144,7 @@ static int kvm_vm_setup(struct emu_vm *vm, struct kvm_vm_data *k, char *why, siz
 
 	k->vm_fd = ioctl(k->sys_fd, KVM_CREATE_VM, 0);
 	if (k->vm_fd < 0) {
-		kvm_why(why, why_len, "KVM_CREATE_VM: %s", strerror(errno));
+		emu_why(why, why_len, "KVM_CREATE_VM: %s", strerror(errno));
 		return -errno;
 	}
 	k->run_size = ioctl(k->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -169,13 +157,13 @@ static int kvm_vm_setup(struct emu_vm *vm, struct kvm_vm_data *k, char *why, siz
 	kvm_setup_irqchip(vm, k);
 	err = kvm_set_memory(vm, k);
 	if (err) {
-		kvm_why(why, why_len, "KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",
+		emu_why(why, why_len, "KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",
 			(unsigned long long)(emu_vm_ram_size(vm) >> 20), strerror(-err));
 		return err;
 	}
 	err = kvm_get_cpuid(k);
 	if (err)
-		kvm_why(why, why_len, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-err));
+		emu_why(why, why_len, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-err));
 	return err;
 }
 

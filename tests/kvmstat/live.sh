@@ -100,7 +100,9 @@ qmp_qemu() {
 	local n io; n=$(awk '$1 == "exits" { print $2 }' "$tmp/q.out"); io=$(awk '$1 == "io_exits" { print $2 }' "$tmp/q.out")
 	if [ "${n:-0}" -ge $N ] && { [ "${io:-0}" = 0 ] || [ "$io" -ge $N ]; }; then tap_ok "qmp-qemu-exits ($n >= $N, io_exits ${io:-0})"
 	else tap_fail "qmp-qemu-exits" "exits ${n:-none} < $N: $(cat "$tmp/q.out" "$tmp/q.err")"; fi
-	# -g finds the guest by its -name (QEMU itself, not a wrapper)
+	# -g finds the guest by its -name (QEMU itself, not a wrapper); it reads tracepoints
+	local why
+	if ! why=$(tracefs_ok); then tap_skip "guest-by-name" "tracepoints unavailable: $why"; return; fi
 	"$K" -g "kvmstat-qmp-$$" -1 -t -s 0.1 -f '^kvm_pio$' >/dev/null 2>"$tmp/g.err"
 	if grep -q "reading tracepoints" "$tmp/g.err"; then tap_ok "guest-by-name"; else tap_fail "guest-by-name" "$(cat "$tmp/g.err")"; fi
 	kill $qp 2>/dev/null; wait $qp 2>/dev/null

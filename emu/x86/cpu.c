@@ -583,8 +583,8 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 		}
 		if (cpu->icount >= stop)
 			return X86_RUN_BUDGET;
-		if (cpu->kick) {
-			cpu->kick = 0;
+		if (__atomic_load_n(&cpu->kick, __ATOMIC_RELAXED)) {	/* set by interp_kick from any thread */
+			__atomic_store_n(&cpu->kick, 0, __ATOMIC_RELAXED);
 			return X86_RUN_REQUEST;
 		}
 		if (++poll % POLL_EVERY == 0) {

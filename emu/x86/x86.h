@@ -156,7 +156,7 @@ struct x86_cpu {
 		struct x86_seg cs, ss;
 		uint8_t cpl;
 	} snap;
-	volatile int kick;
+	int kick;		/* atomic (relaxed): written by other threads, polled by the run loop */
 	jmp_buf *jmp;
 	uint64_t icount;	/* instructions retired */
 	uint64_t tsc_base_ns;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vmscope — run a guest on KVM with its serial console on stdout.
+ * vmscope — run a guest on KVM or the x86 interpreter with its serial console on stdout.
  *
  * The program is a list of modules, each with its own options and hooks (vmscope/vmscope.h).
  * To add one (gdb stub, tracing, QMP): write vmscope/NAME.c defining vmscope_NAME_module,

@@ -36,38 +36,34 @@ static void bus_trace_exit(struct interp_vcpu *v, const char *why)
 		trace_vcpu_exit(emu_vcpu_index(v->vcpu), why, v->cpu->next_rip);
 }
 
-static uint64_t bus_mmio_read(void *o, uint64_t gpa, unsigned size)
+/* Every guest port or MMIO access: traced as an exit and a re-entry, as KVM reports them. */
+static inline uint64_t bus_access(struct interp_vcpu *v, enum emu_io_space space, uint64_t addr, unsigned size,
+				  bool is_write, uint64_t value)
 {
-	struct interp_vcpu *v = o;
-	bus_trace_exit(v, "mmio");
-	uint64_t r = emu_io_dispatch(v->vm, v->vcpu, EMU_IO_MMIO, gpa, size, false, 0);
+	bus_trace_exit(v, space == EMU_IO_MMIO ? "mmio" : "io");
+	uint64_t r = emu_io_dispatch(v->vm, v->vcpu, space, addr, size, is_write, value);
 	trace_vcpu_run(emu_vcpu_index(v->vcpu));
 	return r;
+}
+
+static uint64_t bus_mmio_read(void *o, uint64_t gpa, unsigned size)
+{
+	return bus_access(o, EMU_IO_MMIO, gpa, size, false, 0);
 }
 
 static void bus_mmio_write(void *o, uint64_t gpa, unsigned size, uint64_t value)
 {
-	struct interp_vcpu *v = o;
-	bus_trace_exit(v, "mmio");
-	(void)emu_io_dispatch(v->vm, v->vcpu, EMU_IO_MMIO, gpa, size, true, value);
-	trace_vcpu_run(emu_vcpu_index(v->vcpu));
+	(void)bus_access(o, EMU_IO_MMIO, gpa, size, true, value);
 }
 
 static uint64_t bus_pio_read(void *o, uint16_t port, unsigned size)
 {
-	struct interp_vcpu *v = o;
-	bus_trace_exit(v, "io");
-	uint64_t r = emu_io_dispatch(v->vm, v->vcpu, EMU_IO_PIO, port, size, false, 0);
-	trace_vcpu_run(emu_vcpu_index(v->vcpu));
-	return r;
+	return bus_access(o, EMU_IO_PIO, port, size, false, 0);
 }
 
 static void bus_pio_write(void *o, uint16_t port, unsigned size, uint64_t value)
 {
-	struct interp_vcpu *v = o;
-	bus_trace_exit(v, "io");
-	(void)emu_io_dispatch(v->vm, v->vcpu, EMU_IO_PIO, port, size, true, value);
-	trace_vcpu_run(emu_vcpu_index(v->vcpu));
+	(void)bus_access(o, EMU_IO_PIO, port, size, true, value);
 }
 
 static bool bus_intr_is_pending(void *o)

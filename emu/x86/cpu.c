@@ -112,6 +112,9 @@ void x86_cpu_reset(struct x86_cpu *cpu)
 	cpu->dr7 = 0x400;
 	cpu->apic_base = 0xfee00900;
 	cpu->pat = 0x0007040600070406ull;
+	memset(&cpu->fpu, 0, sizeof(cpu->fpu));	/* power-on: FCW 0x0040, empty tags (SDM 9.1.1) */
+	cpu->fpu.fcw = 0x0040;
+	cpu->fpu.mxcsr = X86_MXCSR_RESET;
 	cpu->cpl = 0;
 	cpu->halted = cpu->shutdown = false;
 	cpu->intr_shadow = false;

@@ -103,8 +103,20 @@ static int convert_reg(const ZydisDecodedOperand *zo, struct x86_opnd *o)
 		o->type = X86_OT_DREG;
 		o->reg = (uint8_t)(r - ZYDIS_REGISTER_DR0);
 		return 0;
+	case ZYDIS_REGCLASS_X87:
+		o->type = X86_OT_ST;
+		o->reg = (uint8_t)(r - ZYDIS_REGISTER_ST0);
+		return 0;
+	case ZYDIS_REGCLASS_MMX:
+		o->type = X86_OT_MMX;
+		o->reg = (uint8_t)(r - ZYDIS_REGISTER_MM0);
+		return 0;
+	case ZYDIS_REGCLASS_XMM:
+		o->type = X86_OT_XMM;
+		o->reg = (uint8_t)(r - ZYDIS_REGISTER_XMM0);
+		return 0;
 	default:
-		o->type = X86_OT_OTHER;	/* x87/SSE/...: the handler will not accept it */
+		o->type = X86_OT_OTHER;	/* YMM, mask, bound, ...: the handler will not accept it */
 		return 0;
 	}
 }
@@ -123,7 +135,7 @@ static void convert_mem(const ZydisDecodedOperand *zo, struct x86_insn *in)
 static int convert_operand(const ZydisDecodedOperand *zo, struct x86_insn *in, unsigned i, int *nimm)
 {
 	struct x86_opnd *o = &in->op[i];
-	o->size = (uint8_t)(zo->size / 8);
+	o->size = zo->size / 8 > 255 ? 0 : (uint8_t)(zo->size / 8);
 	switch (zo->type) {
 	case ZYDIS_OPERAND_TYPE_REGISTER:
 		return convert_reg(zo, o);

@@ -11,12 +11,12 @@
 /* ---- decoded instructions ---- */
 
 enum x86_ot { X86_OT_NONE = 0, X86_OT_REG, X86_OT_MEM, X86_OT_IMM, X86_OT_SREG, X86_OT_CREG, X86_OT_DREG,
-	      X86_OT_PTR, X86_OT_OTHER };
+	      X86_OT_PTR, X86_OT_ST, X86_OT_MMX, X86_OT_XMM, X86_OT_OTHER };
 
 struct x86_opnd {
 	uint8_t type;		/* X86_OT_* */
-	uint8_t size;		/* bytes */
-	uint8_t reg;		/* GPR / segment / control / debug register number */
+	uint8_t size;		/* bytes; 0 for memory operands over 255 bytes (fxsave: the handler knows) */
+	uint8_t reg;		/* GPR / segment / control / debug register number; ST(i): i; MMX/XMM number */
 	uint8_t hi8;		/* AH, CH, DH, BH */
 };
 

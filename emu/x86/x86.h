@@ -116,6 +116,38 @@ struct x86_mtrr { uint64_t base, mask; };
 
 struct x86_blocks;
 
+/*
+ * x87, MMX and SSE state, kept in the FXSAVE image's terms. st[] holds the eight physical
+ * registers R0-R7 as 80-bit extended values (the low 10 bytes of each slot; the host's long
+ * double has the same format, so x87 arithmetic can run on the host FPU bit-exactly); ST(i) is
+ * st[(TOP + i) & 7] with TOP in fsw bits 11-13. MMX register i aliases the low 8 bytes of st[i].
+ * ftw is the abridged tag (bit i set: R_i is valid), as FXSAVE stores it.
+ */
+union x86_st {
+	long double ld;
+	uint8_t raw[16];
+	uint64_t mmx;
+};
+union x86_xmm {
+	uint8_t b[16];
+	uint16_t w[8];
+	uint32_t d[4];
+	uint64_t q[2];
+	float f[4];
+	double df[2];
+};
+struct x86_fpu {
+	union x86_st st[8];
+	uint16_t fcw, fsw, fop;
+	uint8_t ftw;
+	uint16_t fcs, fds;
+	uint64_t fip, fdp;
+	uint32_t mxcsr;
+	union x86_xmm xmm[16];
+};
+#define X86_FCW_RESET 0x037f	/* fninit */
+#define X86_MXCSR_RESET 0x1f80
+
 struct x86_cpu {
 	/* ---- architectural state ---- */
 	uint64_t r[16];
@@ -133,6 +165,7 @@ struct x86_cpu {
 	uint8_t cpl;
 	bool halted;
 	bool shutdown;
+	struct x86_fpu fpu;
 
 	/* ---- derived mode (x86_update_mode) ---- */
 	uint8_t mode;		/* X86_MODE_* */

@@ -414,6 +414,38 @@ VEC_FP(cvtdq2pd, "cvtdq2pd")
 VEC_FP(cvtpd2dq, "cvtpd2dq")
 VEC_FP(cvttpd2dq, "cvttpd2dq")
 
+/* ---- conversions between MMX integers and XMM floats: the packed conversion on the low lanes ---- */
+
+static void vec_cvt_mmx(struct x86_cpu *cpu, const struct x86_insn *in, vec_fn fn, bool merge_low)
+{
+	union x86_xmm s, r;
+	if (has_mmx(in)) {
+		mmx_avail(cpu);
+		if (!(cpu->cr4 & CR4_OSFXSR))
+			x86_ud(cpu);
+	} else {
+		sse_avail(cpu);
+	}
+	opnd_get(cpu, in, 1, true, &s);
+	if (in->op[1].size == 8)
+		s.q[1] = 0;	/* two elements: the upper lanes convert zeros (no flags) */
+	memset(&r, 0, sizeof(r));
+	fp_run(cpu, fn, &r, &s);
+	if (in->op[0].type == X86_OT_MMX)
+		mm_set(cpu, in->op[0].reg, r.q[0]);
+	else if (merge_low)
+		cpu->fpu.xmm[in->op[0].reg].q[0] = r.q[0];
+	else
+		cpu->fpu.xmm[in->op[0].reg] = r;
+}
+
+void x86_h_cvtpi2ps(struct x86_cpu *cpu, const struct x86_insn *in) { vec_cvt_mmx(cpu, in, host_cvtdq2ps, true); }
+void x86_h_cvtpi2pd(struct x86_cpu *cpu, const struct x86_insn *in) { vec_cvt_mmx(cpu, in, host_cvtdq2pd, false); }
+void x86_h_cvtps2pi(struct x86_cpu *cpu, const struct x86_insn *in) { vec_cvt_mmx(cpu, in, host_cvtps2dq, false); }
+void x86_h_cvttps2pi(struct x86_cpu *cpu, const struct x86_insn *in) { vec_cvt_mmx(cpu, in, host_cvttps2dq, false); }
+void x86_h_cvtpd2pi(struct x86_cpu *cpu, const struct x86_insn *in) { vec_cvt_mmx(cpu, in, host_cvtpd2dq, false); }
+void x86_h_cvttpd2pi(struct x86_cpu *cpu, const struct x86_insn *in) { vec_cvt_mmx(cpu, in, host_cvttpd2dq, false); }
+
 /* ---- compares with a predicate (imm8 bits 2:0; legacy encodings ignore bits 7:3) ---- */
 
 #define CMP8(fn, op)                                                                                \

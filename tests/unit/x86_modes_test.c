@@ -542,6 +542,37 @@ static void test_sse_faults(void **state)
 	}
 }
 
+/* SSE3 and later are not advertised: #UD, and the first one of each is named on the log once. */
+static void test_sse3_is_unimplemented(void **state)
+{
+	static const uint8_t code[] = { 0xf2, 0x0f, 0xd0, 0xc1, 0xf2, 0x0f, 0xd0, 0xc1 };	/* addsubps x2 */
+	char *log = NULL;
+	size_t log_len = 0;
+	struct xt t;
+	(void)state;
+	setup_long(&t);
+	t.cpu->cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+	t.cpu->log = open_memstream(&log, &log_len);
+	assert_non_null(t.cpu->log);
+	memcpy(t.ram + CODE, code, sizeof(code));
+	x86_state_changed(t.cpu);
+	assert_int_equal(run(&t), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 6);
+	assert_int_equal(stack_at(&t, 0), CODE);
+	t.cpu->rip = CODE + 4;
+	t.cpu->halted = false;
+	t.cpu->r[X86_RSP] = KSTACK;
+	assert_int_equal(run(&t), X86_RUN_HLT);
+	assert_int_equal(stack_at(&t, 0), CODE + 4);
+	fclose(t.cpu->log);
+	t.cpu->log = NULL;
+	printf("# log: %s", log);
+	assert_non_null(strstr(log, "unimplemented instruction 'addsubps' at 0x8000"));
+	assert_null(strstr(strchr(log, '\n') + 1, "addsub"));	/* once */
+	free(log);
+	xt_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -555,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_debug_events),
 		cmocka_unit_test(test_step_over_hlt_without_irqs),
 		cmocka_unit_test(test_sse_faults),
+		cmocka_unit_test(test_sse3_is_unimplemented),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -334,7 +334,7 @@ static uint64_t fetch_lin(const struct x86_cpu *cpu)
 static struct x86_block *block_alloc(struct x86_cpu *cpu)
 {
 	struct x86_blocks *b = cpu->blocks;
-	size_t sz = sizeof(struct x86_block) + BLOCK_MAX * sizeof(struct x86_insn);
+	size_t sz = sizeof(struct x86_block) + (BLOCK_MAX + 1) * sizeof(struct x86_insn);
 	struct x86_block *blk;
 	if (b->used + sz > ARENA_SIZE)
 		x86_blocks_flush(cpu);
@@ -347,7 +347,8 @@ static void block_commit(struct x86_cpu *cpu, struct x86_block *blk)
 {
 	struct x86_blocks *b = cpu->blocks;
 	unsigned h = hash_of(blk->gpa, blk->key);
-	b->used += (sizeof(struct x86_block) + blk->n * sizeof(struct x86_insn) + 15) & ~(size_t)15;
+	x86_insn_end(&blk->insns[blk->n]);
+	b->used += (sizeof(struct x86_block) + (blk->n + 1u) * sizeof(struct x86_insn) + 15) & ~(size_t)15;
 	blk->valid = true;
 	blk->hnext = b->hash[h];
 	b->hash[h] = blk;
@@ -357,7 +358,7 @@ static void block_commit(struct x86_cpu *cpu, struct x86_block *blk)
 
 /* Builds a block at the current RIP; NULL when the first instruction must run uncached (*single). */
 static struct x86_block *block_translate(struct x86_cpu *cpu, uint64_t lin, uint64_t gpa, uint32_t key,
-					 struct x86_insn *single)
+					 struct x86_insn single[2])
 {
 	struct x86_block *blk = block_alloc(cpu);
 	uint64_t g;
@@ -377,7 +378,8 @@ static struct x86_block *block_translate(struct x86_cpu *cpu, uint64_t lin, uint
 		if (crosses || gpa >= cpu->bus.ram_size) {
 			if (blk->n)
 				break;
-			*single = *in;
+			single[0] = *in;
+			x86_insn_end(&single[1]);
 			return NULL;
 		}
 		blk->n++;
@@ -392,6 +394,29 @@ static struct x86_block *block_translate(struct x86_cpu *cpu, uint64_t lin, uint
 static struct x86_block *block_lookup(struct x86_cpu *cpu, uint64_t lin, struct x86_tlbe *e, uint32_t key,
 				      struct x86_insn *single);
 
+/* Decodes the instruction at lin into single[0] (single[1]: its sentinel); #UD when undecodable. */
+static void decode_single(struct x86_cpu *cpu, uint64_t lin, struct x86_insn single[2])
+{
+	uint64_t gpa;
+	bool crosses;
+	if (decode_at(cpu, lin, single, &gpa, &crosses))
+		x86_ud(cpu);
+	x86_insn_end(&single[1]);
+}
+
+/* The CS limit holds for every instruction of a block when it holds for its last byte (the
+ * block is one straight run of bytes). A cached block that crosses the limit (it was decoded
+ * under another CS, or runs past it) is not entered: its first instruction runs alone, and
+ * exec_one checks that instruction's own extent, so the #GP comes at the right instruction. */
+static struct x86_block *block_within_limit(struct x86_cpu *cpu, struct x86_block *blk, uint64_t lin,
+					    struct x86_insn single[2])
+{
+	if (cpu->mode == X86_MODE_LONG64 || cpu->rip + blk->nbytes - 1 <= cpu->seg[X86_CS].limit)
+		return blk;
+	decode_single(cpu, lin, single);
+	return NULL;
+}
+
 static struct x86_block *block_find(struct x86_cpu *cpu, struct x86_insn *single)
 {
 	uint64_t lin = fetch_lin(cpu);
@@ -402,7 +427,7 @@ static struct x86_block *block_find(struct x86_cpu *cpu, struct x86_insn *single
 	if (cpu->mode != X86_MODE_LONG64 && cpu->rip > cpu->seg[X86_CS].limit)
 		x86_gp0(cpu);
 	if (jc->lin == lin && jc->key == key && jc->gen == cpu->jc_gen && jc->blk->valid)
-		return jc->blk;
+		return block_within_limit(cpu, jc->blk, lin, single);
 	blk = block_lookup(cpu, lin, e, key & 0xff, single);
 	if (blk) {
 		jc->lin = lin;
@@ -410,7 +435,7 @@ static struct x86_block *block_find(struct x86_cpu *cpu, struct x86_insn *single
 		jc->gen = cpu->jc_gen;
 		jc->blk = blk;
 	}
-	return blk;
+	return blk ? block_within_limit(cpu, blk, lin, single) : NULL;
 }
 
 static struct x86_block *block_lookup(struct x86_cpu *cpu, uint64_t lin, struct x86_tlbe *e, uint32_t key,
@@ -432,32 +457,56 @@ static struct x86_block *block_lookup(struct x86_cpu *cpu, uint64_t lin, struct 
 
 /* ---- execution ---- */
 
+static void insn_end_fn(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	(void)cpu;
+	(void)in;
+}
+
+void x86_insn_end(struct x86_insn *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->fn = insn_end_fn;
+}
+
+static uint64_t ip_mask(const struct x86_cpu *cpu)
+{
+	return cpu->mode == X86_MODE_LONG64 ? ~0ull : x86_mask(cpu->code_size);
+}
+
+/* One lone instruction; in[1] is its sentinel. Outside 64-bit mode, #GP(0) when any of its
+ * bytes lies beyond the CS limit. */
 static inline void exec_one(struct x86_cpu *cpu, const struct x86_insn *in)
 {
-	cpu->next_rip = cpu->rip + in->len;
-	if (cpu->mode != X86_MODE_LONG64)
-		cpu->next_rip &= x86_mask(cpu->code_size);
+	if (cpu->mode != X86_MODE_LONG64 && cpu->rip + in->len - 1 > cpu->seg[X86_CS].limit)
+		x86_gp0(cpu);
+	cpu->ip_mask = ip_mask(cpu);
+	cpu->next_rip = (cpu->rip + in->len) & cpu->ip_mask;
 	in->fn(cpu, in);
 	cpu->rip = cpu->next_rip;
 	cpu->icount++;
 }
 
-/* The hot loop. Instructions retired are counted per block (an exception in the middle of a
- * block leaves the count short by the instructions before it). */
+/* The hot loop: each pass runs one handler, or a chain of them (x86_chain). A handler that
+ * changes cpu->next_rip must end the block (an X86_IF_BRANCH or X86_IF_END row, or
+ * cpu->end_block = true). Instructions retired are counted per block (an exception in the
+ * middle of a block leaves the count short by the instructions before it). */
 static void exec_block(struct x86_cpu *cpu, const struct x86_block *blk)
 {
 	const struct x86_insn *in = blk->insns, *end = in + blk->n;
-	uint64_t mask = cpu->mode == X86_MODE_LONG64 ? ~0ull : x86_mask(cpu->code_size);
+	cpu->ip_mask = ip_mask(cpu);
 	cpu->end_block = false;
-	while (in < end) {
-		cpu->next_rip = (cpu->rip + in->len) & mask;
+	for (;;) {
+		cpu->next_rip = (cpu->rip + in->len) & cpu->ip_mask;
+		cpu->resume = in + 1;
 		in->fn(cpu, in);
-		cpu->rip = cpu->next_rip;
-		in++;
-		if (__builtin_expect(cpu->end_block, 0))
+		in = cpu->resume;
+		if (in >= end || __builtin_expect(cpu->end_block, 0))
 			break;
+		cpu->rip = cpu->next_rip;
 	}
-	cpu->icount += (uint64_t)(in - blk->insns);
+	cpu->rip = cpu->next_rip;
+	cpu->icount += (uint64_t)((in < end ? in : end) - blk->insns);
 }
 
 /* The INTR line is looked at only when something may have changed it or the ability to take it:
@@ -531,7 +580,7 @@ static void guest_exec_bp(struct x86_cpu *cpu, uint64_t lin)
 static bool step_slow(struct x86_cpu *cpu)
 {
 	uint64_t lin = fetch_lin(cpu), gpa;
-	struct x86_insn in;
+	struct x86_insn in[2];
 	bool crosses, tf = cpu->rflags & X86_TF;
 	if (lin != cpu->bp_skip && (sw_bp_at(cpu, lin) || hw_bp_at(cpu, lin))) {
 		cpu->debug_reason = sw_bp_at(cpu, lin) ? X86_DBG_SWBREAK : X86_DBG_HWBREAK;
@@ -543,11 +592,12 @@ static bool step_slow(struct x86_cpu *cpu)
 	guest_exec_bp(cpu, lin);
 	if (cpu->mode != X86_MODE_LONG64 && cpu->rip > cpu->seg[X86_CS].limit)
 		x86_gp0(cpu);
-	if (decode_at(cpu, lin, &in, &gpa, &crosses))
+	if (decode_at(cpu, lin, in, &gpa, &crosses))
 		x86_ud(cpu);
+	x86_insn_end(&in[1]);
 	cpu->end_block = false;
 	cpu->guest_db = false;
-	exec_one(cpu, &in);
+	exec_one(cpu, in);
 	cpu->rflags &= ~(uint64_t)X86_RF;
 	if (cpu->guest_db || (tf && !cpu->debug_hit)) {	/* data breakpoint or single-step trap */
 		if (tf)
@@ -569,7 +619,7 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 	jmp_buf jb;
 	uint64_t stop = max_insns ? cpu->icount + max_insns : ~0ull;
 	unsigned poll = 0;
-	struct x86_insn single;
+	struct x86_insn single[2];
 	cpu->jmp = &jb;
 	cpu->irq_check = true;
 	if (setjmp(jb)) {
@@ -604,11 +654,8 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 		if (cpu->slow || cpu->intr_shadow) {
 			cpu->intr_shadow = false;
 			if (!cpu->slow) {
-				uint64_t gpa;
-				bool crosses;
-				if (decode_at(cpu, fetch_lin(cpu), &single, &gpa, &crosses))
-					x86_ud(cpu);
-				exec_one(cpu, &single);
+				decode_single(cpu, fetch_lin(cpu), single);
+				exec_one(cpu, single);
 				continue;
 			}
 			if (step_slow(cpu)) {
@@ -617,10 +664,10 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 			}
 			continue;
 		}
-		blk = block_find(cpu, &single);
+		blk = block_find(cpu, single);
 		if (blk)
 			exec_block(cpu, blk);
 		else
-			exec_one(cpu, &single);
+			exec_one(cpu, single);
 	}
 }

@@ -18,6 +18,7 @@
 		if (write)                                                                   \
 			R0(in) = res;                                                        \
 		x86_lf_set(cpu, lfop, 8, res, a, b);                                         \
+		x86_chain(cpu, in);                                                          \
 	}                                                                                    \
 	static void name##_rr32(struct x86_cpu *cpu, const struct x86_insn *in)              \
 	{                                                                                    \
@@ -25,6 +26,7 @@
 		if (write)                                                                   \
 			R0(in) = res;                                                        \
 		x86_lf_set(cpu, lfop, 4, res, a, b);                                         \
+		x86_chain(cpu, in);                                                          \
 	}                                                                                    \
 	static void name##_ri64(struct x86_cpu *cpu, const struct x86_insn *in)              \
 	{                                                                                    \
@@ -32,6 +34,7 @@
 		if (write)                                                                   \
 			R0(in) = res;                                                        \
 		x86_lf_set(cpu, lfop, 8, res, a, b);                                         \
+		x86_chain(cpu, in);                                                          \
 	}                                                                                    \
 	static void name##_ri32(struct x86_cpu *cpu, const struct x86_insn *in)              \
 	{                                                                                    \
@@ -39,6 +42,7 @@
 		if (write)                                                                   \
 			R0(in) = res;                                                        \
 		x86_lf_set(cpu, lfop, 4, res, a, b);                                         \
+		x86_chain(cpu, in);                                                          \
 	}
 
 ALU_RR(f_add, a + b, X86_LF_ADD, true)
@@ -49,10 +53,10 @@ ALU_RR(f_xor, a ^ b, X86_LF_LOGIC, true)
 ALU_RR(f_cmp, a - b, X86_LF_SUB, false)
 ALU_RR(f_test, a & b, X86_LF_LOGIC, false)
 
-static void f_mov_rr64(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = R1(in); }
-static void f_mov_rr32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = (uint32_t)R1(in); }
-static void f_mov_ri64(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = in->imm; }
-static void f_mov_ri32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = (uint32_t)in->imm; }
+static void f_mov_rr64(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = R1(in); x86_chain(cpu, in); }
+static void f_mov_rr32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = (uint32_t)R1(in); x86_chain(cpu, in); }
+static void f_mov_ri64(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = in->imm; x86_chain(cpu, in); }
+static void f_mov_ri32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = (uint32_t)in->imm; x86_chain(cpu, in); }
 
 #define INCDEC(name, delta, lfop)                                                    \
 	static void name##64(struct x86_cpu *cpu, const struct x86_insn *in)          \
@@ -61,6 +65,7 @@ static void f_mov_ri32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) 
 		uint64_t a = R0(in), res = a + (delta);                              \
 		R0(in) = res;                                                        \
 		x86_lf_set(cpu, lfop, 8, res, a, c);                                 \
+		x86_chain(cpu, in);                                                  \
 	}                                                                            \
 	static void name##32(struct x86_cpu *cpu, const struct x86_insn *in)          \
 	{                                                                            \
@@ -68,6 +73,7 @@ static void f_mov_ri32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) 
 		uint64_t a = (uint32_t)R0(in), res = (uint32_t)(a + (delta));        \
 		R0(in) = res;                                                        \
 		x86_lf_set(cpu, lfop, 4, res, a, c);                                 \
+		x86_chain(cpu, in);                                                  \
 	}
 
 INCDEC(f_inc, 1, X86_LF_INC)
@@ -81,6 +87,7 @@ INCDEC(f_dec, (uint64_t)-1, X86_LF_DEC)
 		uint64_t a = (type)R0(in), res = (type)(expr);                       \
 		R0(in) = res;                                                        \
 		x86_lf_set(cpu, lfop, bits / 8, res, a, c);                          \
+		x86_chain(cpu, in);                                                  \
 	}
 
 SHIFT_RI(f_shl_ri64, a << c, X86_LF_SHL, 64, uint64_t)
@@ -97,6 +104,7 @@ SHIFT_RI(f_shr_ri32, a >> c, X86_LF_SHR, 32, uint32_t)
 		R0(in) = res;                                                                    \
 		x86_lf_set(cpu, lfop, 8, res, a, b);                                             \
 		cpu->lf.cin = c;                                                                 \
+		x86_chain(cpu, in);                                                              \
 	}                                                                                        \
 	static void name##_ri64(struct x86_cpu *cpu, const struct x86_insn *in)                  \
 	{                                                                                        \
@@ -105,6 +113,7 @@ SHIFT_RI(f_shr_ri32, a >> c, X86_LF_SHR, 32, uint32_t)
 		R0(in) = res;                                                                    \
 		x86_lf_set(cpu, lfop, 8, res, a, b);                                             \
 		cpu->lf.cin = c;                                                                 \
+		x86_chain(cpu, in);                                                              \
 	}
 
 CARRY_OP(f_adc, +, X86_LF_ADC)
@@ -117,6 +126,7 @@ static void f_rol_ri64(struct x86_cpu *cpu, const struct x86_insn *in)
 	uint64_t a = R0(in), res = (a << c) | (a >> ((64 - c) & 63));
 	R0(in) = res;
 	x86_rot_flags(cpu, res & 1, (res >> 63) ^ (res & 1));
+	x86_chain(cpu, in);
 }
 
 static void f_ror_ri64(struct x86_cpu *cpu, const struct x86_insn *in)
@@ -125,12 +135,14 @@ static void f_ror_ri64(struct x86_cpu *cpu, const struct x86_insn *in)
 	uint64_t a = R0(in), res = (a >> c) | (a << ((64 - c) & 63));
 	R0(in) = res;
 	x86_rot_flags(cpu, res >> 63, ((res >> 63) ^ (res >> 62)) & 1);
+	x86_chain(cpu, in);
 }
 
 /* lea r64, [base + disp] (no index, 64-bit addressing) */
 static void f_lea_bd64(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	R0(in) = cpu->r[in->base] + (uint64_t)in->disp;
+	x86_chain(cpu, in);
 }
 
 /* jz/jnz rel with a 64-bit operand size: ZF straight from the lazy result. */
@@ -139,6 +151,7 @@ static void f_jz(struct x86_cpu *cpu, const struct x86_insn *in)
 	bool zf = cpu->lf.op != X86_LF_NONE ? !(cpu->lf.res & x86_mask(cpu->lf.size)) : !!(cpu->rflags & X86_ZF);
 	if (zf)
 		x86_branch_rel(cpu, in);
+	x86_chain(cpu, in);
 }
 
 static void f_jnz(struct x86_cpu *cpu, const struct x86_insn *in)
@@ -146,6 +159,7 @@ static void f_jnz(struct x86_cpu *cpu, const struct x86_insn *in)
 	bool zf = cpu->lf.op != X86_LF_NONE ? !(cpu->lf.res & x86_mask(cpu->lf.size)) : !!(cpu->rflags & X86_ZF);
 	if (!zf)
 		x86_branch_rel(cpu, in);
+	x86_chain(cpu, in);
 }
 
 struct fast_row {

@@ -64,6 +64,29 @@ struct x86_insn_info {
 extern const struct x86_insn_info x86_insn_infos[];	/* indexed by ZydisMnemonic */
 extern const unsigned x86_nr_mnemonics;
 
+/*
+ * Threaded dispatch. The register-only handlers of exec-fast.c end with x86_chain(): it does the
+ * run loop's per-instruction bookkeeping (cpu->rip, cpu->next_rip, cpu->resume) for the next
+ * decoded instruction and tail-calls its handler, so a run of them costs no trip through the
+ * loop. Every decoded instruction array (a block, or a lone instruction) ends with a sentinel
+ * (x86_insn_end(): length 0, a handler that does nothing) where a chain stops. Handlers elsewhere
+ * need not care: they return to the loop, which goes on at cpu->resume. A chaining handler must
+ * not fault after changing state, set end_block, or change next_rip except as a block's last
+ * instruction (jcc).
+ */
+static inline __attribute__((always_inline)) void x86_chain(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	const struct x86_insn *n = in + 1;
+	uint64_t rip = cpu->next_rip;
+	cpu->rip = rip;
+	cpu->next_rip = (rip + n->len) & cpu->ip_mask;
+	cpu->resume = n + 1;
+	n->fn(cpu, n);
+}
+
+/* The sentinel after the last instruction of a decoded array. */
+void x86_insn_end(struct x86_insn *in);
+
 /* Decodes one instruction at bytes (max 15) in the CPU's current mode: 0 or -EINVAL (#UD). */
 int x86_decode(const struct x86_cpu *cpu, const uint8_t *bytes, unsigned len, struct x86_insn *in);
 const char *x86_mnemonic_name(unsigned mnem);

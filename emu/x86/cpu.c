@@ -347,6 +347,7 @@ static void block_commit(struct x86_cpu *cpu, struct x86_block *blk)
 {
 	struct x86_blocks *b = cpu->blocks;
 	unsigned h = hash_of(blk->gpa, blk->key);
+	x86_flags_liveness(blk->insns, blk->n);
 	x86_insn_end(&blk->insns[blk->n]);
 	b->used += (sizeof(struct x86_block) + (blk->n + 1u) * sizeof(struct x86_insn) + 15) & ~(size_t)15;
 	blk->valid = true;

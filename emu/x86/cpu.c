@@ -405,14 +405,22 @@ static void decode_single(struct x86_cpu *cpu, uint64_t lin, struct x86_insn sin
 	x86_insn_end(&single[1]);
 }
 
-/* The CS limit holds for every instruction of a block when it holds for its last byte (the
- * block is one straight run of bytes). A cached block that crosses the limit (it was decoded
- * under another CS, or runs past it) is not entered: its first instruction runs alone, and
- * exec_one checks that instruction's own extent, so the #GP comes at the right instruction. */
-static struct x86_block *block_within_limit(struct x86_cpu *cpu, struct x86_block *blk, uint64_t lin,
-					    struct x86_insn single[2])
+static uint64_t ip_mask(const struct x86_cpu *cpu)
 {
-	if (cpu->mode == X86_MODE_LONG64 || cpu->rip + blk->nbytes - 1 <= cpu->seg[X86_CS].limit)
+	return cpu->mode == X86_MODE_LONG64 ? ~0ull : x86_mask(cpu->code_size);
+}
+
+/* Outside 64-bit mode a block is entered only when it fits: the CS limit then holds for every
+ * instruction in it (the block is one straight run of bytes, so checking its last byte is enough),
+ * and IP does not wrap inside it (the run loop adds lengths without masking). Otherwise (a block
+ * decoded under another CS, running past the limit or the top of the IP range) its first
+ * instruction runs alone; exec_one checks that instruction's own extent, so a #GP comes at the
+ * right instruction. */
+static inline struct x86_block *block_enterable(struct x86_cpu *cpu, struct x86_block *blk, uint64_t lin,
+						struct x86_insn single[2])
+{
+	if (__builtin_expect(cpu->mode == X86_MODE_LONG64, 1) ||
+	    (cpu->rip + blk->nbytes - 1 <= cpu->seg[X86_CS].limit && cpu->rip + blk->nbytes <= ip_mask(cpu)))
 		return blk;
 	decode_single(cpu, lin, single);
 	return NULL;
@@ -428,7 +436,7 @@ static struct x86_block *block_find(struct x86_cpu *cpu, struct x86_insn *single
 	if (cpu->mode != X86_MODE_LONG64 && cpu->rip > cpu->seg[X86_CS].limit)
 		x86_gp0(cpu);
 	if (jc->lin == lin && jc->key == key && jc->gen == cpu->jc_gen && jc->blk->valid)
-		return block_within_limit(cpu, jc->blk, lin, single);
+		return block_enterable(cpu, jc->blk, lin, single);
 	blk = block_lookup(cpu, lin, e, key & 0xff, single);
 	if (blk) {
 		jc->lin = lin;
@@ -436,7 +444,7 @@ static struct x86_block *block_find(struct x86_cpu *cpu, struct x86_insn *single
 		jc->gen = cpu->jc_gen;
 		jc->blk = blk;
 	}
-	return blk ? block_within_limit(cpu, blk, lin, single) : NULL;
+	return blk ? block_enterable(cpu, blk, lin, single) : NULL;
 }
 
 static struct x86_block *block_lookup(struct x86_cpu *cpu, uint64_t lin, struct x86_tlbe *e, uint32_t key,
@@ -470,19 +478,13 @@ void x86_insn_end(struct x86_insn *in)
 	in->fn = insn_end_fn;
 }
 
-static uint64_t ip_mask(const struct x86_cpu *cpu)
-{
-	return cpu->mode == X86_MODE_LONG64 ? ~0ull : x86_mask(cpu->code_size);
-}
-
 /* One lone instruction; in[1] is its sentinel. Outside 64-bit mode, #GP(0) when any of its
  * bytes lies beyond the CS limit. */
 static inline void exec_one(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	if (cpu->mode != X86_MODE_LONG64 && cpu->rip + in->len - 1 > cpu->seg[X86_CS].limit)
 		x86_gp0(cpu);
-	cpu->ip_mask = ip_mask(cpu);
-	cpu->next_rip = (cpu->rip + in->len) & cpu->ip_mask;
+	cpu->next_rip = (cpu->rip + in->len) & ip_mask(cpu);
 	in->fn(cpu, in);
 	cpu->rip = cpu->next_rip;
 	cpu->icount++;
@@ -495,10 +497,9 @@ static inline void exec_one(struct x86_cpu *cpu, const struct x86_insn *in)
 static void exec_block(struct x86_cpu *cpu, const struct x86_block *blk)
 {
 	const struct x86_insn *in = blk->insns, *end = in + blk->n;
-	cpu->ip_mask = ip_mask(cpu);
 	cpu->end_block = false;
 	for (;;) {
-		cpu->next_rip = (cpu->rip + in->len) & cpu->ip_mask;
+		cpu->next_rip = cpu->rip + in->len;	/* block_enterable: no IP wrap inside */
 		cpu->resume = in + 1;
 		in->fn(cpu, in);
 		in = cpu->resume;

@@ -52,25 +52,50 @@ static void f_mov_rr32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) 
 static void f_mov_ri64(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = in->imm; x86_chain(cpu, in); }
 static void f_mov_ri32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = (uint32_t)in->imm; x86_chain(cpu, in); }
 
-/* inc/dec keep CF: the lazy record carries it in b. */
-#define INCDEC_ONE(fname, T, delta, lfop, FLAGS)                                     \
+static const uint64_t size_mask[16] = { 0, 0xff, 0xffff, 0, 0xffffffff, 0, 0, 0, ~0ull };
+
+/* CF from the common lazy states, inline; false for the others (the caller then takes the
+ * generic handler: a tail call, so the fast path needs no stack frame). */
+static inline __attribute__((always_inline)) bool quick_cf(const struct x86_cpu *cpu, bool *cf)
+{
+	const struct x86_lazy *l = &cpu->lf;
+	uint64_t m = size_mask[l->size & 15];
+	switch (l->op) {
+	case X86_LF_NONE: *cf = cpu->rflags & X86_CF; return true;
+	case X86_LF_LOGIC: *cf = false; return true;
+	case X86_LF_INC: case X86_LF_DEC: *cf = l->b; return true;
+	case X86_LF_ROT: *cf = l->rot_flags & 1; return true;
+	case X86_LF_ADD: *cf = (l->res & m) < (l->a & m); return true;
+	case X86_LF_SUB: *cf = (l->a & m) < (l->b & m); return true;
+	default: return false;
+	}
+}
+
+/* inc/dec keep CF: the lazy record carries it in b. The flag-less variant leaves the lazy state
+ * as it was, CF included. */
+#define INCDEC_ONE(fname, T, delta, lfop, FLAGS, generic)                            \
 	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)             \
 	{                                                                            \
 		uint64_t a = (T)R0(in), res = (T)(a + (delta));                      \
+		bool c = false;                                                      \
+		if (FLAGS && !quick_cf(cpu, &c)) {                                   \
+			generic(cpu, in);                                            \
+			return;                                                      \
+		}                                                                    \
 		R0(in) = res;                                                        \
 		if (FLAGS)                                                           \
-			x86_lf_set(cpu, lfop, sizeof(T), res, a, x86_cf(cpu));       \
+			x86_lf_set(cpu, lfop, sizeof(T), res, a, c);                 \
 		x86_chain(cpu, in);                                                  \
 	}
 
-#define INCDEC(name, delta, lfop)                                      \
-	INCDEC_ONE(name##64, uint64_t, delta, lfop, true)              \
-	INCDEC_ONE(name##32, uint32_t, delta, lfop, true)              \
-	INCDEC_ONE(name##64_nf, uint64_t, delta, lfop, false)          \
-	INCDEC_ONE(name##32_nf, uint32_t, delta, lfop, false)
+#define INCDEC(name, delta, lfop, generic)                             \
+	INCDEC_ONE(name##64, uint64_t, delta, lfop, true, generic)     \
+	INCDEC_ONE(name##32, uint32_t, delta, lfop, true, generic)     \
+	INCDEC_ONE(name##64_nf, uint64_t, delta, lfop, false, generic) \
+	INCDEC_ONE(name##32_nf, uint32_t, delta, lfop, false, generic)
 
-INCDEC(f_inc, 1, X86_LF_INC)
-INCDEC(f_dec, (uint64_t)-1, X86_LF_DEC)
+INCDEC(f_inc, 1, X86_LF_INC, x86_h_inc)
+INCDEC(f_dec, (uint64_t)-1, X86_LF_DEC, x86_h_dec)
 
 /* Shifts by a non-zero immediate (a zero count takes the generic path). */
 #define SHIFT_ONE(fname, T, expr, lfop, FLAGS)                                       \
@@ -94,10 +119,14 @@ SHIFT_RI(f_shl_ri, a << c, X86_LF_SHL)
 SHIFT_RI(f_shr_ri, a >> c, X86_LF_SHR)
 
 /* adc/sbb with a register or immediate source */
-#define CARRY_ONE(fname, SRC, op, lfop, FLAGS)                                                   \
+#define CARRY_ONE(fname, SRC, op, lfop, FLAGS, generic)                                          \
 	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)                        \
 	{                                                                                        \
-		bool c = x86_cf(cpu);                                                            \
+		bool c;                                                                          \
+		if (!quick_cf(cpu, &c)) {                                                        \
+			generic(cpu, in);                                                        \
+			return;                                                                  \
+		}                                                                                \
 		uint64_t a = R0(in), b = (SRC), res = a op b op c;                               \
 		R0(in) = res;                                                                    \
 		if (FLAGS) {                                                                     \
@@ -107,14 +136,14 @@ SHIFT_RI(f_shr_ri, a >> c, X86_LF_SHR)
 		x86_chain(cpu, in);                                                              \
 	}
 
-#define CARRY_OP(name, op, lfop)                                       \
-	CARRY_ONE(name##_rr64, R1(in), op, lfop, true)                 \
-	CARRY_ONE(name##_ri64, in->imm, op, lfop, true)                \
-	CARRY_ONE(name##_rr64_nf, R1(in), op, lfop, false)             \
-	CARRY_ONE(name##_ri64_nf, in->imm, op, lfop, false)
+#define CARRY_OP(name, op, lfop, generic)                              \
+	CARRY_ONE(name##_rr64, R1(in), op, lfop, true, generic)        \
+	CARRY_ONE(name##_ri64, in->imm, op, lfop, true, generic)       \
+	CARRY_ONE(name##_rr64_nf, R1(in), op, lfop, false, generic)    \
+	CARRY_ONE(name##_ri64_nf, in->imm, op, lfop, false, generic)
 
-CARRY_OP(f_adc, +, X86_LF_ADC)
-CARRY_OP(f_sbb, -, X86_LF_SBB)
+CARRY_OP(f_adc, +, X86_LF_ADC, x86_h_adc)
+CARRY_OP(f_sbb, -, X86_LF_SBB, x86_h_sbb)
 
 /* rol/ror r64 by a non-zero immediate: CF/OF only, the rest of the flags from before. Three
  * flavours: both kept (lazily), only CF/OF live (the rest overwritten later: set eagerly), and
@@ -150,20 +179,46 @@ static void f_lea_bd64(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_chain(cpu, in);
 }
 
-/* jz/jnz rel with a 64-bit operand size: ZF straight from the lazy result. */
+/* jz/jnz rel. ZF straight from the lazy result; with a 64-bit operand size (64-bit mode) the
+ * branch is taken inline (a non-canonical target: #GP(0)). */
+static inline __attribute__((always_inline)) bool quick_zf(const struct x86_cpu *cpu)
+{
+	return cpu->lf.op != X86_LF_NONE ? !(cpu->lf.res & size_mask[cpu->lf.size & 15]) : !!(cpu->rflags & X86_ZF);
+}
+
+static inline __attribute__((always_inline)) void branch64(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t t = cpu->next_rip + in->imm;
+	if ((uint64_t)((int64_t)(t << 16) >> 16) != t)
+		x86_gp0(cpu);
+	cpu->next_rip = t;
+}
+
 static void f_jz(struct x86_cpu *cpu, const struct x86_insn *in)
 {
-	bool zf = cpu->lf.op != X86_LF_NONE ? !(cpu->lf.res & x86_mask(cpu->lf.size)) : !!(cpu->rflags & X86_ZF);
-	if (zf)
+	if (quick_zf(cpu))
 		x86_branch_rel(cpu, in);
 	x86_chain(cpu, in);
 }
 
 static void f_jnz(struct x86_cpu *cpu, const struct x86_insn *in)
 {
-	bool zf = cpu->lf.op != X86_LF_NONE ? !(cpu->lf.res & x86_mask(cpu->lf.size)) : !!(cpu->rflags & X86_ZF);
-	if (!zf)
+	if (!quick_zf(cpu))
 		x86_branch_rel(cpu, in);
+	x86_chain(cpu, in);
+}
+
+static void f_jz64(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	if (quick_zf(cpu))
+		branch64(cpu, in);
+	x86_chain(cpu, in);
+}
+
+static void f_jnz64(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	if (!quick_zf(cpu))
+		branch64(cpu, in);
 	x86_chain(cpu, in);
 }
 
@@ -266,9 +321,9 @@ x86_handler x86_specialize(const struct x86_insn *in)
 	if (in->fn == x86_h_dec && in->nops == 1 && plain_reg(a))
 		return a->size == 8 ? f_dec64 : f_dec32;
 	if (in->fn == x86_h_jcc && (in->opcode & 15) == 4)
-		return f_jz;
+		return in->osz == 8 ? f_jz64 : f_jz;
 	if (in->fn == x86_h_jcc && (in->opcode & 15) == 5)
-		return f_jnz;
+		return in->osz == 8 ? f_jnz64 : f_jnz;
 	if (in->fn == x86_h_lea && plain_reg(a) && a->size == 8 && in->asz == 8 && in->index == X86_NOREG &&
 	    in->base != X86_NOREG && in->base != X86_RIPREL)
 		return f_lea_bd64;

@@ -79,7 +79,7 @@ static inline __attribute__((always_inline)) void x86_chain(struct x86_cpu *cpu,
 	const struct x86_insn *n = in + 1;
 	uint64_t rip = cpu->next_rip;
 	cpu->rip = rip;
-	cpu->next_rip = (rip + n->len) & cpu->ip_mask;
+	cpu->next_rip = rip + n->len;	/* blocks that would wrap IP run one instruction at a time */
 	cpu->resume = n + 1;
 	n->fn(cpu, n);
 }

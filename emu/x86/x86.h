@@ -175,7 +175,6 @@ struct x86_cpu {
 
 	/* ---- execution state ---- */
 	uint64_t next_rip;	/* during an instruction: the address after it */
-	uint64_t ip_mask;	/* RIP wrap mask of the running block's code size (exec_block sets it) */
 	const struct x86_insn *resume;	/* exec_block: the instruction after the last one that ran */
 	uint64_t insn_start;	/* linear address of the current instruction */
 	bool intr_shadow;	/* sti / mov ss: no interrupt before the next instruction completes */

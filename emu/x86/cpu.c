@@ -343,12 +343,50 @@ static struct x86_block *block_alloc(struct x86_cpu *cpu)
 	return blk;
 }
 
+static void insn_end_fn(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	(void)cpu;
+	(void)in;
+}
+
+void x86_insn_end(struct x86_insn *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->fn = in->entry = insn_end_fn;
+}
+
+void x86_enter(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t rip = cpu->blk_rip + in->boff;
+	cpu->rip = rip;
+	cpu->next_rip = rip + in->len;	/* block_enterable: no IP wrap inside a block */
+	in->fn(cpu, in);
+}
+
+/* Entries (see x86_chain), offsets and the sentinel. The sentinel sets RIP past the block when
+ * the last instruction left it unset (a RIP-free handler); after any other it keeps next_rip,
+ * which a branch may have changed. */
+static void block_entries(struct x86_block *blk)
+{
+	struct x86_insn *end = &blk->insns[blk->n];
+	unsigned off = 0;
+	for (struct x86_insn *in = blk->insns; in < end; in++) {
+		in->boff = (uint16_t)off;
+		in->entry = x86_is_rip_free(in->fn) ? in->fn : x86_enter;
+		off += in->len;
+	}
+	x86_insn_end(end);
+	end->boff = (uint16_t)off;
+	if (blk->n && end[-1].entry != x86_enter)
+		end->entry = x86_enter;
+}
+
 static void block_commit(struct x86_cpu *cpu, struct x86_block *blk)
 {
 	struct x86_blocks *b = cpu->blocks;
 	unsigned h = hash_of(blk->gpa, blk->key);
 	x86_flags_liveness(blk->insns, blk->n);
-	x86_insn_end(&blk->insns[blk->n]);
+	block_entries(blk);
 	b->used += (sizeof(struct x86_block) + (blk->n + 1u) * sizeof(struct x86_insn) + 15) & ~(size_t)15;
 	blk->valid = true;
 	blk->hnext = b->hash[h];
@@ -466,18 +504,6 @@ static struct x86_block *block_lookup(struct x86_cpu *cpu, uint64_t lin, struct 
 
 /* ---- execution ---- */
 
-static void insn_end_fn(struct x86_cpu *cpu, const struct x86_insn *in)
-{
-	(void)cpu;
-	(void)in;
-}
-
-void x86_insn_end(struct x86_insn *in)
-{
-	memset(in, 0, sizeof(*in));
-	in->fn = insn_end_fn;
-}
-
 /* One lone instruction; in[1] is its sentinel. Outside 64-bit mode, #GP(0) when any of its
  * bytes lies beyond the CS limit. */
 static inline void exec_one(struct x86_cpu *cpu, const struct x86_insn *in)
@@ -490,25 +516,24 @@ static inline void exec_one(struct x86_cpu *cpu, const struct x86_insn *in)
 	cpu->icount++;
 }
 
-/* The hot loop: each pass runs one handler, or a chain of them (x86_chain). A handler that
- * changes cpu->next_rip must end the block (an X86_IF_BRANCH or X86_IF_END row, or
- * cpu->end_block = true). Instructions retired are counted per block (an exception in the
- * middle of a block leaves the count short by the instructions before it). */
+/* The hot loop: each pass runs one instruction's entry, or a chain of them (x86_chain), and
+ * goes on at cpu->resume. Instructions retired are counted per block (an exception in the middle
+ * of a block leaves the count short by the instructions before it). */
 static void exec_block(struct x86_cpu *cpu, const struct x86_block *blk)
 {
 	const struct x86_insn *in = blk->insns, *end = in + blk->n;
+	cpu->blk_rip = cpu->rip;
+	cpu->next_rip = cpu->rip;	/* for a block of RIP-free instructions cut short */
 	cpu->end_block = false;
 	for (;;) {
-		cpu->next_rip = cpu->rip + in->len;	/* block_enterable: no IP wrap inside */
 		cpu->resume = in + 1;
-		in->fn(cpu, in);
+		in->entry(cpu, in);
 		in = cpu->resume;
-		if (in >= end || __builtin_expect(cpu->end_block, 0))
+		if (in > end || __builtin_expect(cpu->end_block, 0))
 			break;
-		cpu->rip = cpu->next_rip;
 	}
 	cpu->rip = cpu->next_rip;
-	cpu->icount += (uint64_t)((in < end ? in : end) - blk->insns);
+	cpu->icount += (uint64_t)((in <= end ? in : end) - blk->insns);
 }
 
 /* The INTR line is looked at only when something may have changed it or the ability to take it:

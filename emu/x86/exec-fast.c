@@ -222,10 +222,13 @@ static void f_jnz64(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_chain(cpu, in);
 }
 
-/* ---- flag liveness ----
+/* ---- flag liveness, RIP-free handlers ----
  * What each register-only handler reads and writes of the six arithmetic flags, and its
  * variants for when what it writes is dead. Every other handler counts as reading all six: it
- * may read them, or fault (the exception frame holds RFLAGS). */
+ * may read them, or fault (the exception frame holds RFLAGS). The handlers in this table (and
+ * their variants) are also the RIP-free ones (x86_is_rip_free): they never look at cpu->rip or
+ * cpu->next_rip and cannot fault (inc/dec/adc/sbb's fall-back to the generic handler included:
+ * register operands only). */
 struct flag_row {
 	x86_handler fn;
 	uint16_t rd, wr;
@@ -256,6 +259,16 @@ static const struct flag_row *flag_row(x86_handler fn)
 		if (flag_rows[i].fn == fn)
 			return &flag_rows[i];
 	return NULL;
+}
+
+bool x86_is_rip_free(x86_handler fn)
+{
+	for (unsigned i = 0; i < sizeof(flag_rows) / sizeof(flag_rows[0]); i++) {
+		const struct flag_row *r = &flag_rows[i];
+		if (fn == r->fn || (r->nf && fn == r->nf) || (r->eager && fn == r->eager))
+			return true;
+	}
+	return false;
 }
 
 /* The variant of in for the flags live after it; updates live to the flags live before it. */

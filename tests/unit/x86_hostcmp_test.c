@@ -577,8 +577,8 @@ static void test_hostcmp_sequences(void **state)
 	t.cpu->log = NULL;
 	srand(4242);
 	for (unsigned long i = 0; i < cases; i++) {
-		uint8_t code[16 * 6];
-		unsigned len = 0, n = 2 + (unsigned)rand() % 15;
+		uint8_t code[48 * 6];	/* every 4th sequence runs past a block's 32 instructions */
+		unsigned len = 0, n = 2 + (unsigned)rand() % (i % 4 ? 15 : 46);
 		struct state in, nat, emu;
 		bool nok, eok;
 		for (unsigned k = 0; k < n; k++)

@@ -363,6 +363,8 @@ void x86_enter(struct x86_cpu *cpu, const struct x86_insn *in)
 	in->fn(cpu, in);
 }
 
+static void block_link(struct x86_cpu *cpu, const struct x86_insn *in);
+
 /* Entries (see x86_chain), offsets and the sentinel. The sentinel sets RIP past the block when
  * the last instruction left it unset (a RIP-free handler); after any other it keeps next_rip,
  * which a branch may have changed. */
@@ -376,6 +378,8 @@ static void block_entries(struct x86_block *blk)
 		off += in->len;
 	}
 	x86_insn_end(end);
+	end->fn = end->entry = block_link;
+	end->imm = (uintptr_t)blk;
 	end->boff = (uint16_t)off;
 	if (blk->n && end[-1].entry != x86_enter)
 		end->entry = x86_enter;
@@ -454,29 +458,53 @@ static uint64_t ip_mask(const struct x86_cpu *cpu)
  * decoded under another CS, running past the limit or the top of the IP range) its first
  * instruction runs alone; exec_one checks that instruction's own extent, so a #GP comes at the
  * right instruction. */
+static inline bool block_fits(const struct x86_cpu *cpu, const struct x86_block *blk)
+{
+	return __builtin_expect(cpu->mode == X86_MODE_LONG64, 1) ||
+	       (cpu->rip + blk->nbytes - 1 <= cpu->seg[X86_CS].limit && cpu->rip + blk->nbytes <= ip_mask(cpu));
+}
+
 static inline struct x86_block *block_enterable(struct x86_cpu *cpu, struct x86_block *blk, uint64_t lin,
 						struct x86_insn single[2])
 {
-	if (__builtin_expect(cpu->mode == X86_MODE_LONG64, 1) ||
-	    (cpu->rip + blk->nbytes - 1 <= cpu->seg[X86_CS].limit && cpu->rip + blk->nbytes <= ip_mask(cpu)))
+	if (block_fits(cpu, blk))
 		return blk;
 	decode_single(cpu, lin, single);
+	return NULL;
+}
+
+static inline uint32_t block_key(const struct x86_cpu *cpu)
+{
+	return mode_key(cpu) | (uint32_t)cpu->tlb_user << 8;
+}
+
+static inline struct x86_jc *jc_slot(const struct x86_cpu *cpu, uint64_t lin)
+{
+	return &cpu->blocks->jc[(lin ^ (lin >> 12)) & (JC_SIZE - 1)];
+}
+
+/* The jump cache's block for lin, or NULL. */
+static inline struct x86_block *jc_probe(const struct x86_cpu *cpu, uint64_t lin, uint32_t key)
+{
+	const struct x86_jc *jc = jc_slot(cpu, lin);
+	if (jc->lin == lin && jc->key == key && jc->gen == cpu->jc_gen && jc->blk->valid)
+		return jc->blk;
 	return NULL;
 }
 
 static struct x86_block *block_find(struct x86_cpu *cpu, struct x86_insn *single)
 {
 	uint64_t lin = fetch_lin(cpu);
-	struct x86_tlbe *e = &cpu->tlb_x[(lin >> 12) & (X86_TLB_SIZE - 1)];
-	uint32_t key = mode_key(cpu) | (uint32_t)cpu->tlb_user << 8;
-	struct x86_jc *jc = &cpu->blocks->jc[(lin ^ (lin >> 12)) & (JC_SIZE - 1)];
+	uint32_t key = block_key(cpu);
+	struct x86_jc *jc;
 	struct x86_block *blk;
 	if (cpu->mode != X86_MODE_LONG64 && cpu->rip > cpu->seg[X86_CS].limit)
 		x86_gp0(cpu);
-	if (jc->lin == lin && jc->key == key && jc->gen == cpu->jc_gen && jc->blk->valid)
-		return block_enterable(cpu, jc->blk, lin, single);
-	blk = block_lookup(cpu, lin, e, key & 0xff, single);
+	if ((blk = jc_probe(cpu, lin, key)))
+		return block_enterable(cpu, blk, lin, single);
+	blk = block_lookup(cpu, lin, &cpu->tlb_x[(lin >> 12) & (X86_TLB_SIZE - 1)], key & 0xff, single);
 	if (blk) {
+		jc = jc_slot(cpu, lin);
 		jc->lin = lin;
 		jc->key = key;
 		jc->gen = cpu->jc_gen;
@@ -517,23 +545,53 @@ static inline void exec_one(struct x86_cpu *cpu, const struct x86_insn *in)
 }
 
 /* The hot loop: each pass runs one instruction's entry, or a chain of them (x86_chain), and
- * goes on at cpu->resume. Instructions retired are counted per block (an exception in the middle
- * of a block leaves the count short by the instructions before it). */
+ * goes on at cpu->resume; a block's sentinel may go straight on into the next block
+ * (block_link), so cpu->cur_blk is the block running now. Instructions retired are counted per
+ * block (an exception in the middle of a block leaves the count short by the instructions
+ * before it). */
 static void exec_block(struct x86_cpu *cpu, const struct x86_block *blk)
 {
-	const struct x86_insn *in = blk->insns, *end = in + blk->n;
+	const struct x86_insn *in = blk->insns, *end;
 	cpu->blk_rip = cpu->rip;
-	cpu->next_rip = cpu->rip;	/* for a block of RIP-free instructions cut short */
+	cpu->cur_blk = blk;
 	cpu->end_block = false;
-	for (;;) {
+	do {
 		cpu->resume = in + 1;
 		in->entry(cpu, in);
 		in = cpu->resume;
-		if (in > end || __builtin_expect(cpu->end_block, 0))
-			break;
-	}
+	} while (!cpu->end_block);
 	cpu->rip = cpu->next_rip;
-	cpu->icount += (uint64_t)((in <= end ? in : end) - blk->insns);
+	blk = cpu->cur_blk;
+	end = blk->insns + blk->n;
+	if (in <= end)	/* stopped inside the block (else its sentinel counted it) */
+		cpu->icount += (uint64_t)(in - blk->insns);
+}
+
+/* Whether the sentinel may go on into the next block: nothing for the run loop to look at. */
+static inline bool may_link(struct x86_cpu *cpu)
+{
+	return !(cpu->shutdown | cpu->debug_hit | cpu->halted | cpu->slow | cpu->intr_shadow) &&
+	       cpu->icount < cpu->stop_icount && !(cpu->irq_check && (cpu->rflags & X86_IF)) &&
+	       (cpu->poll + 1) % POLL_EVERY != 0 && !__atomic_load_n(&cpu->kick, __ATOMIC_RELAXED);
+}
+
+/* A block's sentinel: counts the block, then enters the next one when it is in the jump cache
+ * and nothing needs the run loop (as QEMU chains translation blocks); else ends the run. */
+static void block_link(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	const struct x86_block *blk = (const struct x86_block *)(uintptr_t)in->imm;
+	struct x86_block *next;
+	cpu->rip = cpu->next_rip;
+	cpu->icount += blk->n;
+	if (!may_link(cpu) || !(next = jc_probe(cpu, fetch_lin(cpu), block_key(cpu))) || !block_fits(cpu, next)) {
+		cpu->end_block = true;
+		return;
+	}
+	cpu->poll++;
+	cpu->blk_rip = cpu->rip;
+	cpu->cur_blk = next;
+	cpu->resume = next->insns + 1;
+	next->insns[0].entry(cpu, next->insns);
 }
 
 /* The INTR line is looked at only when something may have changed it or the ability to take it:
@@ -645,10 +703,10 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 {
 	jmp_buf jb;
 	uint64_t stop = max_insns ? cpu->icount + max_insns : ~0ull;
-	unsigned poll = 0;
 	struct x86_insn single[2];
 	cpu->jmp = &jb;
 	cpu->irq_check = true;
+	cpu->stop_icount = stop;
 	if (setjmp(jb)) {
 		cpu->end_block = false;
 		x86_exception_entry(cpu);
@@ -667,7 +725,7 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 			__atomic_store_n(&cpu->kick, 0, __ATOMIC_RELAXED);
 			return X86_RUN_REQUEST;
 		}
-		if (++poll % POLL_EVERY == 0) {
+		if (++cpu->poll % POLL_EVERY == 0) {
 			cpu->irq_check = true;
 			if (cpu->bus.has_request && cpu->bus.has_request(cpu->bus.opaque))
 				return X86_RUN_REQUEST;

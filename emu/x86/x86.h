@@ -261,6 +261,14 @@ int x86_disasm(const struct x86_cpu *cpu, const uint8_t *buf, size_t len, uint64
 /* The interpreter's name for the current mode ("real", "prot32", "long64", ...). */
 const char *x86_mode_name(unsigned mode);
 
+/*
+ * The x87/MMX/SSE state as a 512-byte FXSAVE image (the 64-bit REX.W layout when wide: FIP and FDP
+ * as 64-bit offsets), FIP/FDP/FOP always included; and back: -EINVAL, nothing changed, when the
+ * image's MXCSR has bits set that MXCSR_MASK does not allow.
+ */
+void x86_fpu_save(const struct x86_cpu *cpu, uint8_t img[512], bool wide);
+X86_MUST_CHECK int x86_fpu_load(struct x86_cpu *cpu, const uint8_t img[512], bool wide);
+
 /* Number of instruction-table rows (mnemonics with a handler), and the name of row i. */
 unsigned x86_insn_table_size(void);
 const char *x86_insn_table_name(unsigned i);

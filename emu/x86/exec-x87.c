@@ -30,13 +30,12 @@ static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v
 
 void x87_check_pending(struct x86_cpu *cpu)
 {
-	static bool ferr_noted;
 	if (!(cpu->fpu.fsw & X87_FSW_ES))
 		return;
 	if (cpu->cr0 & X86_CR0_NE)
 		x86_raise(cpu, X86_MF, 0, false);
-	if (!ferr_noted && cpu->log) {	/* MS-DOS style reporting through FERR#/IRQ 13: not modelled */
-		ferr_noted = true;
+	if (!cpu->ferr_noted && cpu->log) {	/* MS-DOS style reporting through FERR#/IRQ 13: not modelled */
+		cpu->ferr_noted = true;
 		fprintf(cpu->log, "vmscope: interp: pending x87 exception with CR0.NE clear: FERR# is not supported, "
 				  "continuing as if IGNNE# were asserted\n");
 	}

@@ -224,6 +224,7 @@ struct x86_cpu {
 	uint64_t nr_exceptions, nr_interrupts, nr_pio, nr_mmio, nr_blocks_decoded, nr_smc, nr_unimpl;
 	uint64_t *unimpl_seen;	/* bitmap over Zydis mnemonics: named on stderr once */
 	FILE *log;		/* unimplemented-instruction messages (stderr by default) */
+	bool ferr_noted;	/* the FERR# (CR0.NE clear) note was printed */
 };
 
 enum { X86_MODE_REAL = 0, X86_MODE_PROT16, X86_MODE_PROT32, X86_MODE_COMPAT16, X86_MODE_COMPAT32, X86_MODE_LONG64 };

@@ -136,7 +136,7 @@ struct tf_case {
 };
 
 static const struct tf_case tf_cases[] = {
-	{ "version 2", TF_HDR, 8, 4, 2, TRACE_FERR_VERSION, true },
+	{ "version 3", TF_HDR, 8, 4, 3, TRACE_FERR_VERSION, true },
 	{ "byte-order mark garbage", TF_HDR, 12, 4, 0xdeadbeef, TRACE_FERR_HEADER, true },
 	{ "header size 64", TF_HDR, 16, 4, 64, TRACE_FERR_HEADER, true },
 	{ "unknown clock", TF_HDR, 64, 4, 7, TRACE_FERR_HEADER, true },

@@ -96,17 +96,25 @@ int trace_clock_choose(struct trace_handle *h, char *why, size_t why_len)
 #endif
 }
 
-/* A (tick, ns) pair read together: the TSC on both sides of clock_gettime, averaged. The lfence
- * keeps the first rdtsc after the caller's loads (a drained ring's head). */
+/* A (tick, ns) pair read together: the TSC on both sides of clock_gettime, averaged; the tightest
+ * of three tries, so that a preemption between the reads does not skew the pair. The lfence keeps
+ * the first rdtsc after the caller's loads (a drained ring's head). */
 void trace_clock_sync(const struct trace_handle *h, uint64_t *tick, uint64_t *ns)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	if (h->tick_is_tsc) {
-		__builtin_ia32_lfence();
-		uint64_t t0 = __builtin_ia32_rdtsc();
-		*ns = trace_now_ns();
-		uint64_t t1 = __builtin_ia32_rdtsc();
-		*tick = t0 + (t1 - t0) / 2;
+		uint64_t best = UINT64_MAX;
+		for (int i = 0; i < 3; i++) {
+			__builtin_ia32_lfence();
+			uint64_t t0 = __builtin_ia32_rdtsc();
+			uint64_t n = trace_now_ns();
+			uint64_t t1 = __builtin_ia32_rdtsc();
+			if (t1 - t0 < best) {
+				best = t1 - t0;
+				*tick = t0 + (t1 - t0) / 2;
+				*ns = n;
+			}
+		}
 		return;
 	}
 #endif

@@ -2,7 +2,8 @@
 /*
  * accel.c — the interpreter as an accelerator (emu_interp_accel_ops, "interp"): one struct
  * x86_cpu per vCPU over the VM's RAM; port and MMIO accesses go straight to emu_io_dispatch()
- * from inside the run loop (no exit per access), interrupts come from the userspace PIC.
+ * from inside the run loop (no exit per access), interrupts come from the vCPU's local APIC (and
+ * the PIC behind vCPU 0's LINT0).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -12,13 +13,17 @@
 #include "emu/accel.h"
 #include "emu/x86/x86.h"
 #include "emu/trace-events.h"
+#include "emu/x86/trace-events.h"
 
 struct interp_vcpu {
 	struct x86_cpu *cpu;
 	struct emu_vcpu *vcpu;
 	struct emu_vm *vm;
 	struct emu_fpu fpu;	/* x87/SSE are not interpreted yet: the state is only stored */
+	unsigned polls;		/* has_request polls, for the RIP sampling period */
 };
+
+#define RIP_SAMPLE_POLLS 16	/* one RIP sample every 16 polls (the run loop polls every 64 blocks) */
 
 static struct interp_vcpu *iv(struct emu_vcpu *vcpu)
 {
@@ -66,19 +71,24 @@ static void bus_pio_write(void *o, uint16_t port, unsigned size, uint64_t value)
 	(void)bus_access(o, EMU_IO_PIO, port, size, true, value);
 }
 
+/* Each vCPU's own INTR line: its local APIC (and, for vCPU 0, the PIC behind LINT0). */
 static bool bus_intr_is_pending(void *o)
 {
-	return emu_vm_intr_is_pending(((struct interp_vcpu *)o)->vm);
+	return emu_vcpu_intr_is_pending(((struct interp_vcpu *)o)->vcpu);
 }
 
 static int bus_intr_ack(void *o)
 {
-	return emu_vm_intr_ack(((struct interp_vcpu *)o)->vm);
+	return emu_vcpu_intr_ack(((struct interp_vcpu *)o)->vcpu);
 }
 
+/* Polled every 64 blocks by the run loop: also where the RIP is sampled for profiles. */
 static bool bus_has_request(void *o)
 {
-	return emu_vcpu_has_request(((struct interp_vcpu *)o)->vcpu);
+	struct interp_vcpu *v = o;
+	if (trace_x86_rip_sample_is_enabled() && ++v->polls % RIP_SAMPLE_POLLS == 0)
+		trace_x86_rip_sample(emu_vcpu_index(v->vcpu), v->cpu->rip);
+	return emu_vcpu_has_request(v->vcpu);
 }
 
 /* ---- lifetime ---- */

@@ -94,7 +94,7 @@ void x86_cpu_reset(struct x86_cpu *cpu)
 {
 	struct timespec ts;
 	memset(cpu->r, 0, sizeof(cpu->r));
-	cpu->r[X86_RDX] = 0x00800f11;
+	cpu->r[X86_RDX] = 0x00030661;	/* the CPUID signature (system.c) */
 	cpu->rip = 0xfff0;
 	cpu->rflags = 2;
 	cpu->lf.op = X86_LF_NONE;
@@ -122,7 +122,8 @@ void x86_cpu_reset(struct x86_cpu *cpu)
 	cpu->bp_skip = ~0ull;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	cpu->tsc_base_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	cpu->tsc_offset = 0;
+	cpu->tsc_offset = cpu->tsc_adjust = 0;
+	cpu->misc_enable = 1;	/* fast strings, as firmware leaves it */
 	x86_update_mode(cpu);
 	x86_state_changed(cpu);
 }

@@ -159,7 +159,7 @@ struct x86_cpu {
 	uint64_t cr0, cr2, cr3, cr4, cr8, efer;
 	uint64_t dr[4], dr6, dr7;
 	uint64_t star, lstar, cstar, sfmask, kernel_gs_base, apic_base, pat, tsc_offset;
-	uint64_t sysenter_cs, sysenter_esp, sysenter_eip, tsc_aux, misc_enable;
+	uint64_t sysenter_cs, sysenter_esp, sysenter_eip, tsc_aux, misc_enable, tsc_adjust;
 	uint64_t mtrr_def_type, mtrr_fixed[11];
 	struct x86_mtrr mtrr_var[8];
 	uint8_t cpl;

@@ -29,6 +29,7 @@
 #define OPT_ENTRY 263
 #define OPT_MODULE 264
 #define OPT_KERNEL_IRQCHIP 265
+#define OPT_CLOCK 266
 
 /* ---- option handlers ---- */
 
@@ -121,6 +122,22 @@ static int opt_kernel_irqchip(struct vmscope *vs, const char *arg)
 	return 0;
 }
 
+/* --clock host | icount[:SHIFT] */
+static int opt_clock(struct vmscope *vs, const char *arg)
+{
+	uint64_t shift = 0;
+
+	if (strcmp(arg, "host") == 0) {
+		vs->cfg.icount = false;
+		return 0;
+	}
+	if (strncmp(arg, "icount", 6) || (arg[6] && (arg[6] != ':' || vmscope_parse_u64(arg + 7, &shift) || shift > 10)))
+		return vmscope_usage_error(vs, "--clock '%s': expected host, icount or icount:SHIFT (SHIFT 0 to 10)", arg);
+	vs->cfg.icount = true;
+	vs->cfg.icount_shift = (unsigned)shift;
+	return 0;
+}
+
 static int opt_help(struct vmscope *vs, const char *arg);
 
 static int opt_version(struct vmscope *vs, const char *arg)
@@ -137,6 +154,7 @@ static const struct vmscope_option core_options[] = {
 	{ "smp", OPT_SMP, "N", "number of vCPUs (default 1)", opt_smp },
 	{ "accel", OPT_ACCEL, "ACCEL", "kvm, interp or auto (default auto: KVM when usable, else the interpreter)", opt_accel },
 	{ "kernel-irqchip", OPT_KERNEL_IRQCHIP, "on|off", "on: KVM's PIC, APICs and PIT; off: vmscope's PIC and PIT (default: on with --smp > 1 or Linux)", opt_kernel_irqchip },
+	{ "clock", OPT_CLOCK, "SOURCE", "guest time: host (default) or icount[:SHIFT], 2^SHIFT ns per instruction (interp): repeatable runs", opt_clock },
 	{ "name", OPT_NAME, "NAME", "guest name (shown by kvmstat and QMP)", opt_name },
 	{ "serial", OPT_SERIAL, "DEV", "COM1: stdio (default), file:PATH or none", opt_serial },
 	{ "load-addr", OPT_LOAD_ADDR, "ADDR", "load --kernel as a raw binary at ADDR", opt_load_addr },

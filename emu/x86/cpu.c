@@ -92,7 +92,6 @@ static void seg_reset(struct x86_seg *s, uint16_t sel, uint64_t base, uint32_t a
 
 void x86_cpu_reset(struct x86_cpu *cpu)
 {
-	struct timespec ts;
 	memset(cpu->r, 0, sizeof(cpu->r));
 	cpu->r[X86_RDX] = 0x00030661;	/* the CPUID signature (system.c) */
 	cpu->rip = 0xfff0;
@@ -120,8 +119,7 @@ void x86_cpu_reset(struct x86_cpu *cpu)
 	cpu->intr_shadow = false;
 	cpu->exc_vec = -1;
 	cpu->bp_skip = ~0ull;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	cpu->tsc_base_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	cpu->tsc_base_ns = x86_clock_ns(cpu);
 	cpu->tsc_offset = cpu->tsc_adjust = 0;
 	cpu->misc_enable = 1;	/* fast strings, as firmware leaves it */
 	x86_update_mode(cpu);

@@ -363,11 +363,19 @@ void x86_h_cpuid(struct x86_cpu *cpu, const struct x86_insn *in)
 	cpu->r[X86_RDX] = o[3];
 }
 
-uint64_t x86_rdtsc(struct x86_cpu *cpu)
+/* The time the TSC counts (1 GHz): the bus's clock, else the host's monotonic clock. */
+uint64_t x86_clock_ns(const struct x86_cpu *cpu)
 {
 	struct timespec ts;
+	if (cpu->bus.clock_ns)
+		return cpu->bus.clock_ns(cpu->bus.opaque);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - cpu->tsc_base_ns + cpu->tsc_offset;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t x86_rdtsc(struct x86_cpu *cpu)
+{
+	return x86_clock_ns(cpu) - cpu->tsc_base_ns + cpu->tsc_offset;
 }
 
 void x86_h_rdtsc(struct x86_cpu *cpu, const struct x86_insn *in)

@@ -27,6 +27,7 @@ struct x86_bus {
 	bool (*intr_is_pending)(void *opaque);	/* may be NULL: no interrupt controller */
 	int (*intr_ack)(void *opaque);
 	bool (*has_request)(void *opaque);	/* polled every few blocks; may be NULL */
+	uint64_t (*clock_ns)(void *opaque);	/* the guest's time for the TSC; NULL: CLOCK_MONOTONIC */
 };
 
 enum x86_sreg { X86_ES = 0, X86_CS, X86_SS, X86_DS, X86_FS, X86_GS, X86_LDTR, X86_TR, X86_NSEG };

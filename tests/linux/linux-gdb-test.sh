@@ -34,6 +34,16 @@ wait_listening() {
 	return 1
 }
 
+# wait_line TEXT FILE PID: until FILE has a line with TEXT (bounded) or PID dies.
+wait_line() {
+	for _ in $(seq 300); do
+		grep -qF -- "$1" "$2" && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # kallsyms LOG NAME: the address the first boot printed for NAME.
 kallsyms() { tr -d '\r' <"$1" | sed -n "s/^vmscope-init: kallsyms \([0-9a-f]*\) . $2\$/\1/p" | head -n 1; }
 
@@ -74,7 +84,7 @@ gdb_session() {
 
 # ---- QEMU TCG: the first boot gives the addresses, the second is debugged ----
 if qemu_usable >/dev/null; then
-	linux_qemu_argv
+	linux_qemu_argv vmscope_kallsyms=gdb
 	linux_run 300 "$tmp/qemu.log" "$tmp/qemu.err" "${qemu_argv[@]}"
 	start_kernel=$(kallsyms "$tmp/qemu.log" start_kernel)
 	do_syscall_64=$(kallsyms "$tmp/qemu.log" do_syscall_64)
@@ -101,15 +111,23 @@ if ! "$B/vmscope" --help 2>/dev/null | grep -q -- '--gdb'; then
 elif ! linux_have_interp; then
 	tap_skip "vmscope: gdb recipe" "vmscope has no --accel interp"
 else
-	linux_vmscope_argv interp
+	linux_vmscope_argv interp vmscope_kallsyms=gdb
 	linux_run 900 "$tmp/vm.log" "$tmp/vm.err" "${vmscope_argv[@]}"
 	if [ -z "$(kallsyms "$tmp/vm.log" start_kernel)" ]; then
 		tap_skip "vmscope: gdb recipe" "the kernel does not reach init under the interpreter yet: $(linux_stage "$tmp/vm.log")"
 	else
+		start_kernel=$(kallsyms "$tmp/vm.log" start_kernel)
+		do_syscall_64=$(kallsyms "$tmp/vm.log" do_syscall_64)
+		init_task=$(kallsyms "$tmp/vm.log" init_task)
+		tap_ok "vmscope: kallsyms over the serial console (start_kernel 0x$start_kernel)"
+		linux_vmscope_argv interp
 		port=$(free_port)
 		"${vmscope_argv[@]}" -S --gdb "tcp:127.0.0.1:$port" >"$tmp/vm2.log" 2>&1 </dev/null &
 		vpid=$!
-		wait_listening "$port" "$vpid" || tap_fail "vmscope: gdb server listening on $port"
+		# Not wait_listening: a client that connects and goes again detaches, and vmscope's gdb
+		# server then lets the guest run (it would be past start_kernel before gdb comes).
+		wait_line "gdb server listening on 127.0.0.1:$port" "$tmp/vm2.log" "$vpid" ||
+			tap_fail "vmscope: gdb server listening on $port"
 		gdb_session vmscope "$port"
 		kill "$vpid" 2>/dev/null
 		wait "$vpid" 2>/dev/null

@@ -318,6 +318,8 @@ struct cpuid_leaf {
  */
 #define X86_CPUID_SIGNATURE 0x00030661u	/* family 6, model 0x36, stepping 1 */
 #define X86_CPUID_EDX_APIC (1u << 9)
+/* FPU (0) and FXSR (24): x87 and FXSAVE/FXRSTOR (exec-x87.c) (an Intel identity: not repeated in 0x80000001 as AMD does). */
+#define X86_CPUID_EDX_X87 ((1u << 0) | (1u << 24))
 /* CPUID.1:EDX SSE (25) and SSE2 (26): emu/x86/exec-sse.c. Nothing of SSE3 and later. */
 #define X86_CPUID_EDX_SSE ((1u << 25) | (1u << 26))
 
@@ -326,7 +328,7 @@ static const struct cpuid_leaf cpuid_table[] = {
 	{ 0x0, 0x16, 0x756e6547, 0x6c65746e, 0x49656e69 },	/* "GenuineIntel" */
 	{ 0x1, X86_CPUID_SIGNATURE, 0x00000800, (1u << 13) | (1u << 22) | (1u << 23) | (1u << 31),
 	  (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 11) | (1u << 12) | (1u << 13) |
-	  (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | X86_CPUID_EDX_APIC | X86_CPUID_EDX_SSE },
+	  (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | X86_CPUID_EDX_APIC | X86_CPUID_EDX_X87 | X86_CPUID_EDX_SSE },
 	{ 0x6, 1u << 2, 0, 0, 0 },				/* ARAT: the APIC timer never stops */
 	{ 0x7, 0, (1u << 0) | (1u << 1) | (1u << 7), 1u << 22, 0 },	/* FSGSBASE TSC_ADJUST SMEP; RDPID */
 	{ 0x15, 1, 1, 1000000000, 0 },				/* TSC = 1/1 x 1 GHz crystal */

@@ -212,7 +212,8 @@ struct x86_cpu {
 	bool guest_db;		/* a guest DR0-DR3 data breakpoint matched: #DB after the instruction */
 	uint8_t debug_reason;
 	uint64_t debug_addr;
-	bool slow;		/* single-instruction mode (TF, breakpoints, stepping) */
+	bool slow;		/* single-instruction mode (TF, watchpoints, stepping) */
+	bool exec_bps;		/* the debugger has execute breakpoints: blocks end before them */
 	uint64_t bp_skip;	/* linear address of the breakpoint just reported: run it once */
 
 	/* ---- memory ---- */

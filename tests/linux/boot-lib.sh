@@ -52,11 +52,12 @@ with open(log, 'wb') as f:
             p.stdin.write(typed)
             p.stdin.flush()
             sent = True
-if p.poll() is None:
+try:
+    sys.exit(p.wait(timeout=max(end - time.time(), 5)))	# stdout closed: it is ending
+except subprocess.TimeoutExpired:
     p.kill()
     p.wait()
     sys.exit(124)
-sys.exit(p.wait())
 PY
 }
 # Sets vmscope_argv to the vmscope command line with accelerator $1, the kernel unpacked by

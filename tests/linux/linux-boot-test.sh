@@ -17,7 +17,7 @@ linux_have_interp || skip_all "vmscope has no --accel interp: cannot boot Linux 
 if [ ! -s "$LINUX_KERNEL" ]; then
 	why=$("$here/fetch-kernel.sh" "$LINUX_DIR" 2>&1 >/dev/null) || skip_all "cannot fetch Debian's kernel: $(echo "$why" | tail -n 1)"
 fi
-if [ ! -s "$LINUX_INITRD" ]; then
+if [ ! -s "$LINUX_INITRD" ] || [ "$here/init" -nt "$LINUX_INITRD" ]; then
 	why=$("$here/mkinitrd.sh" "$LINUX_INITRD" 2>&1) || skip_all "cannot build the initramfs: $why"
 fi
 log=$(mktemp)

@@ -16,36 +16,43 @@
 /* One register ALU handler: T is the operand type (32-bit results are zero-extended into the
  * 64-bit register), SRC the second operand, FLAGS false for the variant the block's flag
  * liveness picks when a later instruction overwrites every flag this one sets. */
-#define ALU_ONE(fname, T, SRC, expr, lfop, write, FLAGS)                                     \
+enum { FL_NONE, FL_LAZY, FL_CF };	/* flag-less, lazy record, only CF (eagerly) */
+#define ALU_ONE(fname, T, SRC, expr, cf, lfop, write, FLAGS)                                 \
 	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)                    \
 	{                                                                                    \
 		uint64_t a = (T)R0(in), b = (T)(SRC), res = (T)(expr);                       \
 		if (write)                                                                   \
 			R0(in) = res;                                                        \
-		if (FLAGS)                                                                   \
+		if (FLAGS == FL_LAZY)                                                        \
 			x86_lf_set(cpu, lfop, sizeof(T), res, a, b);                         \
-		else                                                                         \
-			(void)a, (void)b;                                                    \
+		else if (FLAGS == FL_CF)                                                     \
+			x86_set_arith(cpu, (cf) ? X86_CF : 0);                               \
+		(void)a, (void)b;                                                            \
 		x86_chain(cpu, in);                                                          \
 	}
 
-#define ALU_RR(name, expr, lfop, write)                                          \
-	ALU_ONE(name##_rr64, uint64_t, R1(in), expr, lfop, write, true)          \
-	ALU_ONE(name##_rr32, uint32_t, R1(in), expr, lfop, write, true)          \
-	ALU_ONE(name##_ri64, uint64_t, in->imm, expr, lfop, write, true)         \
-	ALU_ONE(name##_ri32, uint32_t, in->imm, expr, lfop, write, true)         \
-	ALU_ONE(name##_rr64_nf, uint64_t, R1(in), expr, lfop, write, false)      \
-	ALU_ONE(name##_rr32_nf, uint32_t, R1(in), expr, lfop, write, false)      \
-	ALU_ONE(name##_ri64_nf, uint64_t, in->imm, expr, lfop, write, false)     \
-	ALU_ONE(name##_ri32_nf, uint32_t, in->imm, expr, lfop, write, false)
+#define ALU_RR(name, expr, cf, lfop, write)                                               \
+	ALU_ONE(name##_rr64, uint64_t, R1(in), expr, cf, lfop, write, FL_LAZY)            \
+	ALU_ONE(name##_rr32, uint32_t, R1(in), expr, cf, lfop, write, FL_LAZY)            \
+	ALU_ONE(name##_ri64, uint64_t, in->imm, expr, cf, lfop, write, FL_LAZY)           \
+	ALU_ONE(name##_ri32, uint32_t, in->imm, expr, cf, lfop, write, FL_LAZY)           \
+	ALU_ONE(name##_rr64_nf, uint64_t, R1(in), expr, cf, lfop, write, FL_NONE)         \
+	ALU_ONE(name##_rr32_nf, uint32_t, R1(in), expr, cf, lfop, write, FL_NONE)         \
+	ALU_ONE(name##_ri64_nf, uint64_t, in->imm, expr, cf, lfop, write, FL_NONE)        \
+	ALU_ONE(name##_ri32_nf, uint32_t, in->imm, expr, cf, lfop, write, FL_NONE)        \
+	ALU_ONE(name##_rr64_cf, uint64_t, R1(in), expr, cf, lfop, write, FL_CF)           \
+	ALU_ONE(name##_rr32_cf, uint32_t, R1(in), expr, cf, lfop, write, FL_CF)           \
+	ALU_ONE(name##_ri64_cf, uint64_t, in->imm, expr, cf, lfop, write, FL_CF)          \
+	ALU_ONE(name##_ri32_cf, uint32_t, in->imm, expr, cf, lfop, write, FL_CF)
 
-ALU_RR(f_add, a + b, X86_LF_ADD, true)
-ALU_RR(f_sub, a - b, X86_LF_SUB, true)
-ALU_RR(f_and, a & b, X86_LF_LOGIC, true)
-ALU_RR(f_or, a | b, X86_LF_LOGIC, true)
-ALU_RR(f_xor, a ^ b, X86_LF_LOGIC, true)
-ALU_RR(f_cmp, a - b, X86_LF_SUB, false)
-ALU_RR(f_test, a & b, X86_LF_LOGIC, false)
+/* The CF expressions are on the operand-sized values a, b and res. */
+ALU_RR(f_add, a + b, res < a, X86_LF_ADD, true)
+ALU_RR(f_sub, a - b, a < b, X86_LF_SUB, true)
+ALU_RR(f_and, a & b, 0, X86_LF_LOGIC, true)
+ALU_RR(f_or, a | b, 0, X86_LF_LOGIC, true)
+ALU_RR(f_xor, a ^ b, 0, X86_LF_LOGIC, true)
+ALU_RR(f_cmp, a - b, a < b, X86_LF_SUB, false)
+ALU_RR(f_test, a & b, 0, X86_LF_LOGIC, false)
 
 static void f_mov_rr64(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = R1(in); x86_chain(cpu, in); }
 static void f_mov_rr32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = (uint32_t)R1(in); x86_chain(cpu, in); }
@@ -60,8 +67,11 @@ static inline __attribute__((always_inline)) bool quick_cf(const struct x86_cpu 
 {
 	const struct x86_lazy *l = &cpu->lf;
 	uint64_t m = size_mask[l->size & 15];
+	if (l->op == X86_LF_NONE) {	/* eager: after a CF-only variant, or a rotate */
+		*cf = cpu->rflags & X86_CF;
+		return true;
+	}
 	switch (l->op) {
-	case X86_LF_NONE: *cf = cpu->rflags & X86_CF; return true;
 	case X86_LF_LOGIC: *cf = false; return true;
 	case X86_LF_INC: case X86_LF_DEC: *cf = l->b; return true;
 	case X86_LF_ROT: *cf = l->rot_flags & 1; return true;
@@ -376,23 +386,28 @@ struct flag_row {
 	uint16_t rd, wr;
 	x86_handler nf;		/* nothing it writes is live */
 	x86_handler eager;	/* rol/ror: CF/OF live, the flags it keeps dead */
+	x86_handler cf;		/* of what it writes only CF is live: CF set eagerly */
 };
 
-#define FL4(name, rd, wr)                                                       \
-	{ name##_rr64, rd, wr, name##_rr64_nf, NULL }, { name##_rr32, rd, wr, name##_rr32_nf, NULL }, \
-	{ name##_ri64, rd, wr, name##_ri64_nf, NULL }, { name##_ri32, rd, wr, name##_ri32_nf, NULL }
-#define FL2(name, rd, wr) { name##64, rd, wr, name##64_nf, NULL }, { name##32, rd, wr, name##32_nf, NULL }
+#define FL4(name, rd, wr)                                                                              \
+	{ name##_rr64, rd, wr, name##_rr64_nf, NULL, name##_rr64_cf },                                 \
+	{ name##_rr32, rd, wr, name##_rr32_nf, NULL, name##_rr32_cf },                                 \
+	{ name##_ri64, rd, wr, name##_ri64_nf, NULL, name##_ri64_cf },                                 \
+	{ name##_ri32, rd, wr, name##_ri32_nf, NULL, name##_ri32_cf }
+#define FL2(name, rd, wr) { name##64, rd, wr, name##64_nf, NULL, NULL }, { name##32, rd, wr, name##32_nf, NULL, NULL }
 
 static const struct flag_row flag_rows[] = {
 	FL4(f_add, 0, ALL_FLAGS), FL4(f_sub, 0, ALL_FLAGS), FL4(f_and, 0, ALL_FLAGS), FL4(f_or, 0, ALL_FLAGS),
 	FL4(f_xor, 0, ALL_FLAGS), FL4(f_cmp, 0, ALL_FLAGS), FL4(f_test, 0, ALL_FLAGS),
 	FL2(f_inc, 0, OSZAP), FL2(f_dec, 0, OSZAP), FL2(f_shl_ri, 0, ALL_FLAGS), FL2(f_shr_ri, 0, ALL_FLAGS),
-	{ f_adc_rr64, X86_CF, ALL_FLAGS, f_adc_rr64_nf, NULL }, { f_adc_ri64, X86_CF, ALL_FLAGS, f_adc_ri64_nf, NULL },
-	{ f_sbb_rr64, X86_CF, ALL_FLAGS, f_sbb_rr64_nf, NULL }, { f_sbb_ri64, X86_CF, ALL_FLAGS, f_sbb_ri64_nf, NULL },
-	{ f_rol_ri64, 0, X86_CF | X86_OF, f_rol_ri64_nf, f_rol_ri64_eager },
-	{ f_ror_ri64, 0, X86_CF | X86_OF, f_ror_ri64_nf, f_ror_ri64_eager },
-	{ f_mov_rr64, 0, 0, NULL, NULL }, { f_mov_rr32, 0, 0, NULL, NULL }, { f_mov_ri64, 0, 0, NULL, NULL },
-	{ f_mov_ri32, 0, 0, NULL, NULL }, { f_lea_bd64, 0, 0, NULL, NULL },
+	{ f_adc_rr64, X86_CF, ALL_FLAGS, f_adc_rr64_nf, NULL, NULL },
+	{ f_adc_ri64, X86_CF, ALL_FLAGS, f_adc_ri64_nf, NULL, NULL },
+	{ f_sbb_rr64, X86_CF, ALL_FLAGS, f_sbb_rr64_nf, NULL, NULL },
+	{ f_sbb_ri64, X86_CF, ALL_FLAGS, f_sbb_ri64_nf, NULL, NULL },
+	{ f_rol_ri64, 0, X86_CF | X86_OF, f_rol_ri64_nf, f_rol_ri64_eager, NULL },
+	{ f_ror_ri64, 0, X86_CF | X86_OF, f_ror_ri64_nf, f_ror_ri64_eager, NULL },
+	{ f_mov_rr64, 0, 0, NULL, NULL, NULL }, { f_mov_rr32, 0, 0, NULL, NULL, NULL }, { f_mov_ri64, 0, 0, NULL, NULL, NULL },
+	{ f_mov_ri32, 0, 0, NULL, NULL, NULL }, { f_lea_bd64, 0, 0, NULL, NULL, NULL },
 };
 
 static const struct flag_row *flag_row(x86_handler fn)
@@ -407,7 +422,7 @@ bool x86_is_rip_free(x86_handler fn)
 {
 	for (unsigned i = 0; i < sizeof(flag_rows) / sizeof(flag_rows[0]); i++) {
 		const struct flag_row *r = &flag_rows[i];
-		if (fn == r->fn || (r->nf && fn == r->nf) || (r->eager && fn == r->eager))
+		if (fn == r->fn || (r->nf && fn == r->nf) || (r->eager && fn == r->eager) || (r->cf && fn == r->cf))
 			return true;
 	}
 	return false;
@@ -426,6 +441,8 @@ static x86_handler flags_variant(const struct x86_insn *in, uint16_t *live)
 		fn = r->nf;
 	else if (r->eager && !(*live & ALL_FLAGS & ~r->wr))
 		fn = r->eager;
+	else if (r->cf && (*live & r->wr) == X86_CF && !(*live & ALL_FLAGS & ~r->wr))
+		fn = r->cf;
 	*live = (uint16_t)((*live & ~r->wr) | r->rd);
 	return fn;
 }

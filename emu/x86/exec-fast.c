@@ -10,6 +10,12 @@
 #define R0(in) (cpu->r[(in)->op[0].reg])
 #define R1(in) (cpu->r[(in)->op[1].reg])
 
+/* A 32- or 64-bit general register (not AH-BH). */
+static bool plain_reg(const struct x86_opnd *o)
+{
+	return o->type == X86_OT_REG && !o->hi8 && (o->size == 8 || o->size == 4);
+}
+
 #define ALL_FLAGS X86_ARITH_FLAGS
 #define OSZAP (X86_OF | X86_SF | X86_ZF | X86_AF | X86_PF)
 
@@ -77,6 +83,8 @@ static inline __attribute__((always_inline)) bool quick_cf(const struct x86_cpu 
 	case X86_LF_ROT: *cf = l->rot_flags & 1; return true;
 	case X86_LF_ADD: *cf = (l->res & m) < (l->a & m); return true;
 	case X86_LF_SUB: *cf = (l->a & m) < (l->b & m); return true;
+	case X86_LF_ADC: *cf = l->cin ? (l->res & m) <= (l->a & m) : (l->res & m) < (l->a & m); return true;
+	case X86_LF_SBB: *cf = l->cin ? (l->a & m) <= (l->b & m) : (l->a & m) < (l->b & m); return true;
 	default: return false;
 	}
 }
@@ -181,6 +189,67 @@ ROT_ONE(f_rol_ri64_nf, ROL_RES, res & 1, (res >> 63) ^ (res & 1), ROT_NF)
 ROT_ONE(f_ror_ri64, ROR_RES, res >> 63, ((res >> 63) ^ (res >> 62)) & 1, ROT_LAZY)
 ROT_ONE(f_ror_ri64_eager, ROR_RES, res >> 63, ((res >> 63) ^ (res >> 62)) & 1, ROT_EAGER)
 ROT_ONE(f_ror_ri64_nf, ROR_RES, res >> 63, ((res >> 63) ^ (res >> 62)) & 1, ROT_NF)
+
+/* mul r64 (rdx:rax = rax * r64) and imul r, r / imul r, r, imm (32/64-bit registers): CF = OF =
+ * the product did not fit; the other four flags stay as they were (this AMD host, as the generic
+ * handlers), so the flags go like a rotate's (three flavours, see ROT_ONE). */
+#define MUL_FLAGS(KIND, ovf)                                                         \
+	do {                                                                         \
+		if (KIND == ROT_LAZY)                                                \
+			x86_rot_flags(cpu, (ovf), (ovf));                            \
+		else if (KIND == ROT_EAGER)                                          \
+			x86_set_arith(cpu, (ovf) ? X86_CF | X86_OF : 0);             \
+	} while (0)
+
+#define MUL_ONE(fname, KIND)                                                         \
+	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)             \
+	{                                                                            \
+		unsigned __int128 p = (unsigned __int128)cpu->r[X86_RAX] * R0(in);   \
+		uint64_t hi = (uint64_t)(p >> 64);                                   \
+		cpu->r[X86_RAX] = (uint64_t)p;                                       \
+		cpu->r[X86_RDX] = hi;                                                \
+		MUL_FLAGS(KIND, hi != 0);                                            \
+		x86_chain(cpu, in);                                                  \
+	}
+
+MUL_ONE(f_mul_r64, ROT_LAZY)
+MUL_ONE(f_mul_r64_eager, ROT_EAGER)
+MUL_ONE(f_mul_r64_nf, ROT_NF)
+
+/* ST: signed type, WT: twice as wide, UT: unsigned; SRC the second factor */
+#define IMUL_ONE(fname, ST, WT, UT, SRC, KIND)                                       \
+	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)             \
+	{                                                                            \
+		WT p = (WT)(ST)(SRC) * (ST)(in->nops == 3 ? R1(in) : R0(in));        \
+		UT lo = (UT)p;                                                       \
+		R0(in) = lo;                                                         \
+		MUL_FLAGS(KIND, p != (WT)(ST)lo);                                    \
+		x86_chain(cpu, in);                                                  \
+	}
+
+#define IMUL(name, ST, WT, UT, SRC)                                     \
+	IMUL_ONE(name, ST, WT, UT, SRC, ROT_LAZY)                       \
+	IMUL_ONE(name##_eager, ST, WT, UT, SRC, ROT_EAGER)              \
+	IMUL_ONE(name##_nf, ST, WT, UT, SRC, ROT_NF)
+
+IMUL(f_imul_rr64, int64_t, __int128, uint64_t, R1(in))
+IMUL(f_imul_rr32, int32_t, int64_t, uint32_t, R1(in))
+IMUL(f_imul_rri64, int64_t, __int128, uint64_t, in->imm)
+IMUL(f_imul_rri32, int32_t, int64_t, uint32_t, in->imm)
+
+static x86_handler specialize_mul(const struct x86_insn *in)
+{
+	const struct x86_opnd *a = &in->op[0], *b = &in->op[1];
+	if (in->fn == x86_h_mul && in->nops == 1 && plain_reg(a) && a->size == 8)
+		return f_mul_r64;
+	if (in->fn != x86_h_imul || !plain_reg(a) || !plain_reg(b) || b->size != a->size)
+		return NULL;
+	if (in->nops == 2)
+		return a->size == 8 ? f_imul_rr64 : f_imul_rr32;
+	if (in->nops == 3 && in->op[2].type == X86_OT_IMM)
+		return a->size == 8 ? f_imul_rri64 : f_imul_rri32;
+	return NULL;
+}
 
 /* lea r64, [base + disp] (no index, 64-bit addressing) */
 static void f_lea_bd64(struct x86_cpu *cpu, const struct x86_insn *in)
@@ -296,8 +365,6 @@ static void f_ret64(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_chain(cpu, in);
 }
 
-static bool plain_reg(const struct x86_opnd *o);
-
 static x86_handler specialize_stack64(const struct x86_insn *in)
 {
 	const struct x86_opnd *a = &in->op[0];
@@ -406,6 +473,11 @@ static const struct flag_row flag_rows[] = {
 	{ f_sbb_ri64, X86_CF, ALL_FLAGS, f_sbb_ri64_nf, NULL, NULL },
 	{ f_rol_ri64, 0, X86_CF | X86_OF, f_rol_ri64_nf, f_rol_ri64_eager, NULL },
 	{ f_ror_ri64, 0, X86_CF | X86_OF, f_ror_ri64_nf, f_ror_ri64_eager, NULL },
+	{ f_mul_r64, 0, X86_CF | X86_OF, f_mul_r64_nf, f_mul_r64_eager, NULL },
+	{ f_imul_rr64, 0, X86_CF | X86_OF, f_imul_rr64_nf, f_imul_rr64_eager, NULL },
+	{ f_imul_rr32, 0, X86_CF | X86_OF, f_imul_rr32_nf, f_imul_rr32_eager, NULL },
+	{ f_imul_rri64, 0, X86_CF | X86_OF, f_imul_rri64_nf, f_imul_rri64_eager, NULL },
+	{ f_imul_rri32, 0, X86_CF | X86_OF, f_imul_rri32_nf, f_imul_rri32_eager, NULL },
 	{ f_mov_rr64, 0, 0, NULL, NULL, NULL }, { f_mov_rr32, 0, 0, NULL, NULL, NULL }, { f_mov_ri64, 0, 0, NULL, NULL, NULL },
 	{ f_mov_ri32, 0, 0, NULL, NULL, NULL }, { f_lea_bd64, 0, 0, NULL, NULL, NULL },
 };
@@ -478,11 +550,6 @@ static const struct fast_row fast_rows[] = {
 	{ x86_h_shr, NULL, NULL, f_shr_ri64, f_shr_ri32 },
 };
 
-static bool plain_reg(const struct x86_opnd *o)
-{
-	return o->type == X86_OT_REG && !o->hi8 && (o->size == 8 || o->size == 4);
-}
-
 x86_handler x86_specialize(const struct x86_insn *in)
 {
 	const struct x86_opnd *a = &in->op[0], *b = &in->op[1];
@@ -492,6 +559,8 @@ x86_handler x86_specialize(const struct x86_insn *in)
 	if ((m = specialize_mem64(in)))
 		return m;
 	if (in->fn != x86_h_jcc && (m = specialize_stack64(in)))
+		return m;
+	if ((m = specialize_mul(in)))
 		return m;
 	if (in->fn == x86_h_inc && in->nops == 1 && plain_reg(a))
 		return a->size == 8 ? f_inc64 : f_inc32;

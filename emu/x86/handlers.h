@@ -11,6 +11,8 @@
 void x86_mov_cr(struct x86_cpu *cpu, const struct x86_insn *in);
 void x86_mov_dr(struct x86_cpu *cpu, const struct x86_insn *in);
 void x86_exception_entry(struct x86_cpu *cpu);
+/* Locked read-modify-write (lock prefix, xchg with memory): atomic across vCPUs (lock.c). */
+void x86_h_locked(struct x86_cpu *cpu, const struct x86_insn *in);
 /* A faster handler for the same instruction when its operands allow one, else in->fn. */
 x86_handler x86_specialize(const struct x86_insn *in);
 /* Sets CF and OF after a rotate, keeping the other four (lazily) as they were. */

@@ -216,6 +216,34 @@ void x86_write_slow(struct x86_cpu *cpu, uint64_t lin, unsigned size, uint64_t v
 	x86_phys_write(cpu, translate(cpu, lin, X86_ACC_W, false), size, v);
 }
 
+/*
+ * The host address of a locked read-modify-write of [lin, lin + size): translated as a write (so
+ * #PF, A/D bits and watchpoints happen as for the access itself), or NULL when the bytes are not
+ * one RAM range (MMIO, or split across pages: the caller takes the bus lock). *gpa gets the
+ * physical address; *code tells a page holding decoded code (the caller reports the write).
+ */
+uint8_t *x86_lock_host(struct x86_cpu *cpu, uint64_t lin, unsigned size, uint64_t *gpa, bool *code)
+{
+	const struct x86_tlbe *e = &cpu->tlb_w[(lin >> 12) & (X86_TLB_SIZE - 1)];
+	*code = false;
+	if ((lin & 0xfff) + size > 4096) {
+		(void)translate(cpu, lin, X86_ACC_W, false);
+		(void)translate(cpu, (lin | 0xfff) + 1, X86_ACC_W, false);
+		return NULL;
+	}
+	if (e->tag == ((lin & ~0xfffull) | cpu->tlb_user)) {	/* RAM, not a code page, no watchpoints */
+		*gpa = e->gpa | (lin & 0xfff);
+		return (uint8_t *)(uintptr_t)(lin + e->addend);
+	}
+	if (cpu->watch_active)
+		x86_check_watch(cpu, lin, size, true);
+	*gpa = translate(cpu, lin, X86_ACC_W, false);
+	if (!is_ram(cpu, *gpa, size))
+		return NULL;
+	*code = x86_code_write_hits(cpu, *gpa & ~0xfffull, 0);
+	return cpu->bus.ram + *gpa;
+}
+
 uint64_t x86_read_sys(struct x86_cpu *cpu, uint64_t lin, unsigned size)
 {
 	uint64_t v = 0;

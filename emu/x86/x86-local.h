@@ -104,6 +104,7 @@ void x86_set_cs_real(struct x86_cpu *cpu, uint16_t sel);
 /* ---- memory ---- */
 uint64_t x86_read_slow(struct x86_cpu *cpu, uint64_t lin, unsigned size, int acc);
 void x86_write_slow(struct x86_cpu *cpu, uint64_t lin, unsigned size, uint64_t v);
+uint8_t *x86_lock_host(struct x86_cpu *cpu, uint64_t lin, unsigned size, uint64_t *gpa, bool *code);
 /* System accesses (descriptor tables, TSS, IDT): supervisor, no TLB. */
 uint64_t x86_read_sys(struct x86_cpu *cpu, uint64_t lin, unsigned size);
 void x86_write_sys(struct x86_cpu *cpu, uint64_t lin, unsigned size, uint64_t v);

@@ -219,7 +219,7 @@ static bool consider(const ZydisDecoder *d, const uint8_t *b, unsigned len, unsi
 	if (modrm && zi.raw.modrm.mod != 3 && (zi.raw.modrm.rm != 3 || zi.raw.modrm.mod == 2))
 		return false;	/* memory operands are [rbx] or [rbx+disp8] only */
 	if (!x86_insn_infos[zi.mnemonic].fn || (x86_insn_infos[zi.mnemonic].flags & (X86_IF_PRIV | X86_IF_IO)) ||
-	    excluded(zi.mnemonic) || is_branch(zi.mnemonic) || (zi.attributes & ZYDIS_ATTRIB_HAS_LOCK))
+	    excluded(zi.mnemonic) || is_branch(zi.mnemonic))
 		return false;
 	n = snprintf(name, sizeof(name), "%s %s%02x", ZydisMnemonicGetString(zi.mnemonic),
 		     zi.opcode_map == ZYDIS_OPCODE_MAP_0F ? "0f" : "", zi.opcode);
@@ -228,6 +228,8 @@ static bool consider(const ZydisDecoder *d, const uint8_t *b, unsigned len, unsi
 	     zi.opcode == 0xd0 || zi.opcode == 0xd1 || zi.opcode == 0xd2 || zi.opcode == 0xd3 || zi.opcode == 0xf6 ||
 	     zi.opcode == 0xf7 || zi.opcode == 0xfe || zi.opcode == 0xff))
 		n += snprintf(name + n, sizeof(name) - (size_t)n, "/%u", zi.raw.modrm.reg);
+	if (zi.attributes & ZYDIS_ATTRIB_HAS_LOCK)
+		n += snprintf(name + n, sizeof(name) - (size_t)n, " lock");
 	if (zi.attributes & ZYDIS_ATTRIB_HAS_REP)
 		n += snprintf(name + n, sizeof(name) - (size_t)n, " rep");
 	if (zi.attributes & (ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE))
@@ -284,7 +286,10 @@ static bool consider(const ZydisDecoder *d, const uint8_t *b, unsigned len, unsi
 	return true;
 }
 
-static const uint8_t prefixes[][2] = { { 0 }, { 1, 0x66 }, { 1, 0x48 }, { 1, 0x4c }, { 1, 0xf3 }, { 1, 0xf2 }, { 1, 0x49 } };
+/* Prefix sets: a count, then the bytes. The lock prefix alone and with an operand size sweeps every
+ * locked form (the interpreter's compare-and-swap path, lock.c). */
+static const uint8_t prefixes[][3] = { { 0 }, { 1, 0x66 }, { 1, 0x48 }, { 1, 0x4c }, { 1, 0xf3 }, { 1, 0xf2 }, { 1, 0x49 },
+				       { 1, 0xf0 }, { 2, 0xf0, 0x48 }, { 2, 0xf0, 0x66 } };
 
 static void sweep_modrm(const ZydisDecoder *d, uint8_t *b, unsigned n, unsigned npfx)
 {
@@ -316,8 +321,7 @@ static void discover(void)
 		for (unsigned map = 0; map < 2; map++) {
 			for (unsigned op = 0; op < 256; op++) {
 				unsigned n = prefixes[p][0];
-				if (n)
-					b[0] = prefixes[p][1];
+				memcpy(b, &prefixes[p][1], n);
 				if (map)
 					b[n++] = 0x0f;
 				b[n++] = (uint8_t)op;

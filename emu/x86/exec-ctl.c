@@ -432,8 +432,20 @@ void x86_h_stc(struct x86_cpu *cpu, const struct x86_insn *in) { set_cf(cpu, 1);
 void x86_h_cmc(struct x86_cpu *cpu, const struct x86_insn *in) { set_cf(cpu, -1); }
 void x86_h_cld(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags &= ~(uint64_t)X86_DF; }
 void x86_h_std(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags |= X86_DF; }
-void x86_h_clac(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags &= ~(uint64_t)X86_AC; }
-void x86_h_stac(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags |= X86_AC; }
+/* stac/clac: #UD (not #GP) above CPL 0 */
+void x86_h_clac(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	if (cpu->cpl)
+		x86_ud(cpu);
+	cpu->rflags &= ~(uint64_t)X86_AC;
+}
+
+void x86_h_stac(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	if (cpu->cpl)
+		x86_ud(cpu);
+	cpu->rflags |= X86_AC;
+}
 
 static void check_iopl(struct x86_cpu *cpu)
 {

@@ -27,7 +27,9 @@
 #define CR4_PAE (1ull << 5)
 #define CR4_PGE (1ull << 7)
 #define CR4_FSGSBASE (1ull << 16)
-#define CR4_VALID (0x7ffull | CR4_FSGSBASE | (1ull << 18) | (1ull << 20))
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
+#define CR4_VALID (0x7ffull | CR4_FSGSBASE | (1ull << 18) | CR4_SMEP | CR4_SMAP)
 
 #define EFER_SCE (1ull << 0)
 #define EFER_LME (1ull << 8)
@@ -91,7 +93,7 @@ void x86_write_cr4(struct x86_cpu *cpu, uint64_t v)
 {
 	if ((v & ~CR4_VALID) || ((cpu->efer & EFER_LMA) && !(v & CR4_PAE)))
 		x86_gp0(cpu);
-	if ((cpu->cr4 ^ v) & (CR4_PSE | CR4_PAE | CR4_PGE | (1ull << 20)))
+	if ((cpu->cr4 ^ v) & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_SMEP | CR4_SMAP))
 		x86_tlb_flush(cpu, false);
 	cpu->cr4 = v;
 	cpu->end_block = true;
@@ -302,7 +304,7 @@ static const struct cpuid_leaf cpuid_table[] = {
 	{ 0x1, 0x00800f11, 0x00000800, (1u << 13) | (1u << 22) | (1u << 23) | (1u << 31),
 	  (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 11) | (1u << 12) | (1u << 13) |
 	  (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) },
-	{ 0x7, 0, (1u << 0) | (1u << 7), 1u << 22, 0 },
+	{ 0x7, 0, (1u << 0) | (1u << 7) | (1u << 20), 1u << 22, 0 },	/* FSGSBASE SMEP SMAP; RDPID */
 	{ 0x80000000, 0x80000008, 0x68747541, 0x444d4163, 0x69746e65 },
 	{ 0x80000001, 0x00800f11, 0, (1u << 0) | (1u << 5), (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29) },
 	{ 0x80000002, 0x63736d76, 0x2065706f, 0x20363878, 0x65746e69 },	/* "vmscope x86 inte" */

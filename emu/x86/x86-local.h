@@ -113,7 +113,7 @@ uint64_t x86_seg_check(struct x86_cpu *cpu, int sreg, uint64_t ea, unsigned size
 unsigned x86_fetch_bytes(struct x86_cpu *cpu, uint64_t lin, uint8_t *buf, unsigned len, uint64_t *gpa);
 enum { X86_ACC_R = 0, X86_ACC_W = 1, X86_ACC_X = 2 };
 int x86_walk(struct x86_cpu *cpu, uint64_t lin, int acc, bool user, bool set_ad, uint64_t *gpa, int *writable,
-	     uint32_t *err, bool *global);
+	     uint32_t *err, bool *global, bool *user_page);
 uint64_t x86_phys_read(struct x86_cpu *cpu, uint64_t gpa, unsigned size);
 void x86_phys_write(struct x86_cpu *cpu, uint64_t gpa, unsigned size, uint64_t v);
 void x86_check_watch(struct x86_cpu *cpu, uint64_t lin, unsigned size, bool write);

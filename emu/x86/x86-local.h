@@ -100,6 +100,13 @@ void x86_far_jump(struct x86_cpu *cpu, uint16_t sel, uint64_t off, bool call, un
 void x86_far_ret(struct x86_cpu *cpu, unsigned osz, uint16_t pop_extra);
 void x86_iret(struct x86_cpu *cpu, unsigned osz);
 void x86_set_cs_real(struct x86_cpu *cpu, uint16_t sel);
+/* Hardware task switch to the 32-bit TSS sel (task.c): eip is the old task's resume point;
+ * an error code (has_err) is pushed on the new task's stack, as an exception through a task gate. */
+enum { X86_TS_JMP = 0, X86_TS_CALL, X86_TS_IRET, X86_TS_INT };
+void x86_task_switch(struct x86_cpu *cpu, uint16_t sel, int reason, uint64_t eip, bool has_err, uint32_t err);
+/* Loads a data segment register (ES, DS, FS, GS) with the checks of mov, raising vec (#GP, #TS). */
+void x86_load_data_seg(struct x86_cpu *cpu, int sreg, uint16_t sel, int vec);
+void x86_load_ss(struct x86_cpu *cpu, uint16_t sel, unsigned cpl, int vec);
 
 /* ---- memory ---- */
 uint64_t x86_read_slow(struct x86_cpu *cpu, uint64_t lin, unsigned size, int acc);

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * x86_prot_test — protection features of the interpreter CPU on a flat buffer (no VM): SMAP
- * (explicit accesses with EFLAGS.AC clear and set, implicit supervisor accesses, stac/clac at
- * CPL 3) and SMEP in long mode, each with a control run that must not fault.
- * Layout: identity map of 1 GiB with 2 MiB pages, [0, 2 MiB) supervisor, [2 MiB, 4 MiB) user;
- * GDT 0x12000, IDT 0x10000, handlers at 0x20000 (mov $vector, %al; pop %rcx if an error code;
- * hlt), code at 0x8000.
+ * x86_prot_test — protection features of the interpreter CPU on a flat buffer (no VM):
+ * - SMAP (explicit accesses with EFLAGS.AC clear and set, implicit supervisor accesses, stac/clac
+ *   at CPL 3) and SMEP in long mode, each with a control run that must not fault;
+ * - call gates: a 32-bit gate from CPL 3 to CPL 0 with the TSS stack and two parameters copied,
+ *   lret $8 back to CPL 3; a gate with DPL < CPL; a 64-bit gate in long mode and lretq back;
+ * - hardware task switches in 32-bit protected mode: call to a TSS and iret (NT) back, jmp to a
+ *   TSS, an exception through a task gate in the IDT with its error code, jmp to a busy TSS.
+ * Long mode: identity map of 1 GiB with 2 MiB pages, [0, 2 MiB) supervisor, [2 MiB, 4 MiB) user.
+ * Both modes: GDT 0x12000, IDT 0x10000, handlers at 0x20000 (mov $vector, %al; pop %ecx/%rcx if
+ * an error code; hlt), code at 0x8000.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -86,6 +90,13 @@ static enum x86_run_result run_code(struct xt *t, const uint8_t *code, size_t le
 {
 	memcpy(t->ram + CODE, code, len);
 	return x86_cpu_run(t->cpu, 100000);
+}
+
+static uint64_t stack64(const struct xt *t, uint64_t sp, unsigned slot)
+{
+	uint64_t v;
+	memcpy(&v, t->ram + sp + slot * 8, 8);
+	return v;
 }
 
 /* A #PF was delivered to the handler with this error code and CR2. */
@@ -206,6 +217,325 @@ static void test_cpuid_smep_smap(void **state)
 	xt_fini(&t);
 }
 
+/* ---- call gates and task switches ---- */
+
+#define TSS_A 0x11000ull
+#define TSS_B 0x11100ull
+#define KGATE 0xa000ull
+#define UCODE 0x9000ull
+#define TASKB 0xb000ull
+#define USTACK 0x60000ull
+#define BSTACK 0x50000ull
+
+extern const uint8_t ucall_start[], ucall_end[], kgate_start[], kgate_end[], acall_start[], acall_end[];
+extern const uint8_t taskb_start[], taskb_end[], agp_start[], agp_end[], bgp_start[], bgp_end[];
+extern const uint8_t u64call_start[], u64call_end[], k64gate_start[], k64gate_end[];
+
+__asm__(".pushsection .rodata\n.code32\n"
+	/* CPL 3: two parameters, far call through the gate 0x38, then #UD to stop */
+	"ucall_start:\n"
+	"	push $0x1111\n"
+	"	push $0x2222\n"
+	"	lcall $0x3b, $0\n"
+	"	ud2\n"
+	"ucall_end:\n"
+	/* the gate's target (CPL 0): note the stack, return releasing the two parameters */
+	"kgate_start:\n"
+	"	mov %esp, %esi\n"
+	"	mov 4(%esp), %ebx\n"
+	"	mov 8(%esp), %ecx\n"
+	"	mov 12(%esp), %edx\n"
+	"	mov 16(%esp), %edi\n"
+	"	mov 20(%esp), %ebp\n"
+	"	lret $8\n"
+	"kgate_end:\n"
+	/* task A: call task B (TSS 0x30), then stop */
+	"acall_start:\n"
+	"	mov $0xaaaa, %eax\n"
+	"	lcall $0x30, $0\n"
+	"	hlt\n"
+	"acall_end:\n"
+	/* task B: look at EFLAGS (NT), return to the caller */
+	"taskb_start:\n"
+	"	pushf\n"
+	"	pop %ecx\n"
+	"	mov $0xbbbb, %edx\n"
+	"	iret\n"
+	"taskb_end:\n"
+	/* task A: a #GP (selector 0x38 is a gate, not data) */
+	"agp_start:\n"
+	"	mov $0x38, %eax\n"
+	"	mov %eax, %ds\n"
+	"	hlt\n"
+	"agp_end:\n"
+	/* task B as the #GP handler: take the error code */
+	"bgp_start:\n"
+	"	pop %eax\n"
+	"	pushf\n"
+	"	pop %ecx\n"
+	"	hlt\n"
+	"bgp_end:\n"
+	".code64\n"
+	/* CPL 3 in long mode: far call through the 64-bit gate 0x38 (pointer at 0x200100) */
+	"u64call_start:\n"
+	"	lcall *0x100(%rbx)\n"
+	"	ud2\n"
+	"u64call_end:\n"
+	"k64gate_start:\n"
+	"	mov %rsp, %rsi\n"
+	"	mov (%rsp), %r8\n"
+	"	mov 8(%rsp), %r9\n"
+	"	mov 16(%rsp), %r10\n"
+	"	mov 24(%rsp), %r11\n"
+	"	lretq\n"
+	"k64gate_end:\n"
+	".popsection\n");
+
+static void w32(struct xt *t, uint64_t a, uint32_t v) { memcpy(t->ram + a, &v, 4); }
+static uint32_t r32(const struct xt *t, uint64_t a) { uint32_t v; memcpy(&v, t->ram + a, 4); return v; }
+
+static uint64_t gate_desc(uint64_t off, uint16_t sel, unsigned type_p_dpl, unsigned params)
+{
+	return (off & 0xffff) | ((uint64_t)sel << 16) | ((uint64_t)params << 32) | ((uint64_t)type_p_dpl << 40) |
+	       ((off >> 16) & 0xffff) << 48;
+}
+
+static uint64_t tss_desc32(uint64_t base, unsigned type)
+{
+	return 0x67 | ((base & 0xffffff) << 16) | ((uint64_t)(0x80 | type) << 40) | ((base >> 24) << 56);
+}
+
+static void blob(struct xt *t, uint64_t a, const uint8_t *start, const uint8_t *end)
+{
+	memcpy(t->ram + a, start, (size_t)(end - start));
+}
+
+/* A TSS image for a CPL-0 task at eip with flat segments. */
+static void tss_task(struct xt *t, uint64_t tss, uint64_t eip, uint64_t esp)
+{
+	memset(t->ram + tss, 0, 0x68);
+	w32(t, tss + 0x20, (uint32_t)eip);
+	w32(t, tss + 0x24, 2);
+	w32(t, tss + 0x38, (uint32_t)esp);
+	w32(t, tss + 0x4c, 0x08);	/* CS */
+	for (unsigned off = 0x48; off <= 0x5c; off += 4)
+		if (off != 0x4c)
+			w32(t, tss + off, 0x10);
+}
+
+/* 32-bit protected mode, CPL 0, TR = task A (0x28, busy); GDT: 0x08/0x10 kernel code/data,
+ * 0x18/0x20 user code/data, 0x28 TSS A, 0x30 TSS B, 0x38 32-bit call gate (DPL 3, 2 params). */
+static void setup32(struct xt *t)
+{
+	struct x86_cpu *c;
+	assert_int_equal(xt_init(t, 4 << 20), 0);
+	c = t->cpu;
+	c->log = NULL;
+	xt_prot32(t);
+	xt_w64(t, GDT + 0x08, 0x00cf9b000000ffffull);
+	xt_w64(t, GDT + 0x10, 0x00cf93000000ffffull);
+	xt_w64(t, GDT + 0x18, 0x00cffb000000ffffull);
+	xt_w64(t, GDT + 0x20, 0x00cff3000000ffffull);
+	xt_w64(t, GDT + 0x28, tss_desc32(TSS_A, 0xb));
+	xt_w64(t, GDT + 0x30, tss_desc32(TSS_B, 0x9));
+	xt_w64(t, GDT + 0x38, gate_desc(KGATE, 0x08, 0xec, 2));
+	c->gdt.base = GDT;
+	c->gdt.limit = 0x3f;
+	memset(t->ram + TSS_A, 0, 0x68);
+	w32(t, TSS_A + 4, 0x70000);	/* esp0 */
+	w32(t, TSS_A + 8, 0x10);	/* ss0 */
+	c->seg[X86_TR] = (struct x86_seg){ .base = TSS_A, .limit = 0x67, .ar = 0x8b, .sel = 0x28 };
+	for (unsigned v = 0; v < 32; v++) {
+		uint8_t *p = t->ram + HANDLERS + v * 16;
+		*p++ = 0xb0;
+		*p++ = (uint8_t)v;
+		if (v == 8 || (v >= 10 && v <= 14) || v == 17)
+			*p++ = 0x59;
+		*p = 0xf4;
+		xt_w64(t, IDT + v * 8, gate_desc(HANDLERS + v * 16, 0x08, 0x8e, 0));
+	}
+	c->idt.base = IDT;
+	c->idt.limit = 256 * 8 - 1;
+	xt_flat(&c->seg[X86_CS], 0x08, 0xc09b);
+	xt_flat(&c->seg[X86_SS], 0x10, 0xc093);
+	c->r[X86_RSP] = 0x70000;
+	c->rip = CODE;
+	x86_state_changed(c);
+}
+
+static void to_cpl3(struct xt *t, uint64_t rip, uint64_t rsp)
+{
+	struct x86_cpu *c = t->cpu;
+	xt_flat(&c->seg[X86_CS], 0x1b, 0xc0fb);
+	for (int s = X86_ES; s <= X86_GS; s++)
+		if (s != X86_CS)
+			xt_flat(&c->seg[s], 0x23, 0xc0f3);
+	c->rip = rip;
+	c->r[X86_RSP] = rsp;
+	x86_state_changed(c);
+	assert_int_equal(c->cpl, 3);
+}
+
+static void test_call_gate32(void **state)
+{
+	struct xt t;
+	uint64_t inner = 0x70000 - 24;
+	(void)state;
+	setup32(&t);
+	blob(&t, UCODE, ucall_start, ucall_end);
+	blob(&t, KGATE, kgate_start, kgate_end);
+	to_cpl3(&t, UCODE, USTACK);
+	assert_int_equal(x86_cpu_run(t.cpu, 1000), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 6);		/* back at CPL 3: the ud2 */
+	assert_int_equal(t.cpu->r[X86_RSI], inner);		/* the gate ran on the TSS stack */
+	/* the gate's frame, copied by the gate: CS, the parameters in the caller's order, ESP, SS */
+	assert_int_equal(t.cpu->r[X86_RBX], 0x1b);
+	assert_int_equal(t.cpu->r[X86_RCX], 0x2222);
+	assert_int_equal(t.cpu->r[X86_RDX], 0x1111);
+	assert_int_equal(t.cpu->r[X86_RDI], USTACK - 8);
+	assert_int_equal(t.cpu->r[X86_RBP], 0x23);
+	/* the #UD frame (CPL 3 -> 0): EIP, CS, EFLAGS, ESP, SS; lret $8 released the parameters */
+	assert_int_equal(r32(&t, 0x70000 - 20), UCODE + (ucall_end - ucall_start) - 2);
+	assert_int_equal(r32(&t, 0x70000 - 16), 0x1b);
+	assert_int_equal(r32(&t, 0x70000 - 8), USTACK);
+	assert_int_equal(r32(&t, 0x70000 - 4), 0x23);
+	xt_fini(&t);
+}
+
+static void test_call_gate_dpl(void **state)
+{
+	struct xt t;
+	(void)state;
+	setup32(&t);
+	xt_w64(&t, GDT + 0x38, gate_desc(KGATE, 0x08, 0x8c, 0));	/* DPL 0 */
+	blob(&t, UCODE, ucall_start, ucall_end);
+	to_cpl3(&t, UCODE, USTACK);
+	assert_int_equal(x86_cpu_run(t.cpu, 1000), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 13);
+	assert_int_equal(t.cpu->r[X86_RCX], 0x38);
+	xt_fini(&t);
+}
+
+static uint8_t desc_type(const struct xt *t, uint16_t sel)
+{
+	return t->ram[GDT + sel + 5] & 15;
+}
+
+static void test_task_call_iret(void **state)
+{
+	struct xt t;
+	(void)state;
+	setup32(&t);
+	blob(&t, CODE, acall_start, acall_end);
+	blob(&t, TASKB, taskb_start, taskb_end);
+	tss_task(&t, TSS_B, TASKB, BSTACK);
+	w32(&t, TSS_B + 0x28, 0xb0);	/* task B's EAX */
+	assert_int_equal(x86_cpu_run(t.cpu, 1000), X86_RUN_HLT);
+	assert_int_equal(t.cpu->rip, CODE + acall_end - acall_start);	/* task A resumed after the call */
+	assert_int_equal(t.cpu->r[X86_RAX], 0xaaaa);			/* A's registers back */
+	assert_int_equal(t.cpu->seg[X86_TR].sel, 0x28);
+	assert_int_equal(x86_get_rflags(t.cpu) & X86_NT, 0);
+	assert_true(t.cpu->cr0 & 8);					/* CR0.TS */
+	/* task B saved by its iret: NT was set in B, EDX, EIP after the iret; back link to A */
+	assert_true(r32(&t, TSS_B + 0x2c) & X86_NT);
+	assert_int_equal(r32(&t, TSS_B + 0x30), 0xbbbb);
+	assert_int_equal(r32(&t, TSS_B + 0x20), TASKB + taskb_end - taskb_start);
+	assert_int_equal(r32(&t, TSS_B + 0x28), 0xb0);
+	assert_int_equal(r32(&t, TSS_B + 0) & 0xffff, 0x28);
+	assert_int_equal(desc_type(&t, 0x30), 9);			/* B available again, A busy */
+	assert_int_equal(desc_type(&t, 0x28), 0xb);
+	xt_fini(&t);
+}
+
+static void test_task_jmp(void **state)
+{
+	struct xt t;
+	static const uint8_t jmp_b[] = { 0xb8, 0x77, 0, 0, 0, 0xea, 0, 0, 0, 0, 0x30, 0 };	/* mov $0x77,%eax; ljmp $0x30,$0 */
+	static const uint8_t hlt = 0xf4;
+	(void)state;
+	setup32(&t);
+	memcpy(t.ram + CODE, jmp_b, sizeof(jmp_b));
+	memcpy(t.ram + TASKB, &hlt, 1);
+	tss_task(&t, TSS_B, TASKB, BSTACK);
+	assert_int_equal(x86_cpu_run(t.cpu, 1000), X86_RUN_HLT);
+	assert_int_equal(t.cpu->rip, TASKB + 1);
+	assert_int_equal(t.cpu->seg[X86_TR].sel, 0x30);
+	assert_int_equal(t.cpu->r[X86_RSP], BSTACK);
+	assert_int_equal(x86_get_rflags(t.cpu) & X86_NT, 0);		/* jmp: not nested */
+	assert_int_equal(desc_type(&t, 0x28), 9);			/* A no longer busy */
+	assert_int_equal(desc_type(&t, 0x30), 0xb);
+	assert_int_equal(r32(&t, TSS_A + 0x28), 0x77);			/* A's EAX and EIP saved */
+	assert_int_equal(r32(&t, TSS_A + 0x20), CODE + sizeof(jmp_b));
+	xt_fini(&t);
+}
+
+static void test_task_gate_exception(void **state)
+{
+	struct xt t;
+	(void)state;
+	setup32(&t);
+	blob(&t, CODE, agp_start, agp_end);
+	blob(&t, TASKB, bgp_start, bgp_end);
+	tss_task(&t, TSS_B, TASKB, BSTACK);
+	xt_w64(&t, IDT + 13 * 8, gate_desc(0, 0x30, 0x85, 0));	/* #GP: task gate to TSS B */
+	assert_int_equal(x86_cpu_run(t.cpu, 1000), X86_RUN_HLT);
+	assert_int_equal(t.cpu->seg[X86_TR].sel, 0x30);
+	assert_int_equal(t.cpu->r[X86_RAX], 0x38);			/* the error code, on B's stack */
+	assert_int_equal(t.cpu->r[X86_RSP], BSTACK);
+	assert_true(t.cpu->r[X86_RCX] & X86_NT);			/* nested in A */
+	assert_int_equal(r32(&t, TSS_B) & 0xffff, 0x28);
+	assert_int_equal(r32(&t, TSS_A + 0x20), CODE + 5);		/* A's EIP: the faulting mov */
+	xt_fini(&t);
+}
+
+static void test_task_busy(void **state)
+{
+	struct xt t;
+	static const uint8_t jmp_a[] = { 0xea, 0, 0, 0, 0, 0x28, 0 };	/* ljmp $0x28,$0: A is busy */
+	(void)state;
+	setup32(&t);
+	memcpy(t.ram + CODE, jmp_a, sizeof(jmp_a));
+	assert_int_equal(x86_cpu_run(t.cpu, 1000), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 13);
+	assert_int_equal(t.cpu->r[X86_RCX], 0x28);
+	assert_int_equal(t.cpu->seg[X86_TR].sel, 0x28);
+	xt_fini(&t);
+}
+
+/* Long mode: a 64-bit call gate from CPL 3 to CPL 0 (RSP from TSS.rsp0, SS null) and lretq back. */
+static void test_call_gate64(void **state)
+{
+	struct xt t;
+	struct x86_cpu *c;
+	uint64_t inner = KSTACK - 32;
+	(void)state;
+	setup(&t, 0);
+	c = t.cpu;
+	xt_w64(&t, GDT + 0x38, gate_desc(KGATE, 0x08, 0xec, 0));
+	xt_w64(&t, GDT + 0x40, 0);
+	c->gdt.limit = 0x47;
+	blob(&t, USER, u64call_start, u64call_end);
+	blob(&t, KGATE, k64gate_start, k64gate_end);
+	w32(&t, USER + 0x100, 0);
+	t.ram[USER + 0x104] = 0x3b;
+	t.ram[USER + 0x105] = 0;
+	xt_flat(&c->seg[X86_CS], 0x23, 0xa0fb);
+	xt_flat(&c->seg[X86_SS], 0x1b, 0xc0f3);
+	c->rip = USER;
+	c->r[X86_RSP] = USER + 0x1000;
+	x86_state_changed(c);
+	assert_int_equal(x86_cpu_run(c, 1000), X86_RUN_HLT);
+	assert_int_equal(c->r[X86_RAX] & 0xff, 6);			/* back at CPL 3: the ud2 */
+	assert_int_equal(c->r[X86_RSI], inner);
+	assert_int_equal(c->r[8], USER + (u64call_end - u64call_start) - 2);	/* RIP after the lcall */
+	assert_int_equal(c->r[9], 0x23);					/* CS, RSP, SS */
+	assert_int_equal(c->r[10], USER + 0x1000);
+	assert_int_equal(c->r[11], 0x1b);
+	assert_int_equal(stack64(&t, KSTACK - 40, 1), 0x23);		/* the #UD frame: from CPL 3 */
+	assert_int_equal(stack64(&t, KSTACK - 40, 3), USER + 0x1000);
+	xt_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +545,13 @@ int main(void)
 		cmocka_unit_test(test_stac_clac_user),
 		cmocka_unit_test(test_smep),
 		cmocka_unit_test(test_cpuid_smep_smap),
+		cmocka_unit_test(test_call_gate32),
+		cmocka_unit_test(test_call_gate_dpl),
+		cmocka_unit_test(test_call_gate64),
+		cmocka_unit_test(test_task_call_iret),
+		cmocka_unit_test(test_task_jmp),
+		cmocka_unit_test(test_task_gate_exception),
+		cmocka_unit_test(test_task_busy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,10 @@ void x86_mov_dr(struct x86_cpu *cpu, const struct x86_insn *in);
 void x86_exception_entry(struct x86_cpu *cpu);
 /* Locked read-modify-write (lock prefix, xchg with memory): atomic across vCPUs (lock.c). */
 void x86_h_locked(struct x86_cpu *cpu, const struct x86_insn *in);
+/* SSE handlers reached through x86_sse_alias (Zydis names them like the string instructions). */
+void x86_h_movsd_sse(struct x86_cpu *cpu, const struct x86_insn *in);
+void x86_h_cmpsd_sse(struct x86_cpu *cpu, const struct x86_insn *in);
+x86_handler x86_sse_alias(const struct x86_insn *in, x86_handler fn);
 /* A faster handler for the same instruction when its operands allow one, else in->fn. */
 x86_handler x86_specialize(const struct x86_insn *in);
 /* Sets CF and OF after a rotate, keeping the other four (lazily) as they were. */

@@ -200,8 +200,19 @@ static void load_inner_ss(struct x86_cpu *cpu, uint16_t ss, unsigned dpl)
 	x86_update_mode(cpu);
 }
 
+/* Leaving virtual-8086 mode for a handler: GS, FS, DS, ES go on the new stack, then become null. */
+static void v86_leave(struct x86_cpu *cpu, uint64_t *sp, uint64_t mask, unsigned size)
+{
+	static const int sregs[4] = { X86_GS, X86_FS, X86_DS, X86_ES };
+	for (unsigned i = 0; i < 4; i++)
+		push_sys(cpu, sp, mask, size, cpu->seg[sregs[i]].sel);
+	for (unsigned i = 0; i < 4; i++)
+		cpu->seg[sregs[i]] = (struct x86_seg){ .ar = X86_AR_UNUSABLE };
+}
+
 static void deliver_prot(struct x86_cpu *cpu, int vec, bool has_err, uint32_t err, int kind, uint64_t ret)
 {
+	bool v86 = cpu->rflags & X86_VM;
 	struct gate g;
 	unsigned dpl, size;
 	uint64_t lo, sp, mask, fl = x86_get_rflags(cpu), osp = cpu->r[X86_RSP];
@@ -214,11 +225,15 @@ static void deliver_prot(struct x86_cpu *cpu, int vec, bool has_err, uint32_t er
 	}
 	lo = gate_code(cpu, &g, kind, &dpl);
 	size = (g.type & 8) ? 4 : 2;
+	if (v86 && dpl != 0)
+		x86_raise_err(cpu, X86_GP, g.sel & 0xfffc);	/* out of virtual-8086 mode: to CPL 0 only */
 	if (dpl < cpu->cpl) {
 		inner_stack(cpu, dpl, &sp, &nss);
 		load_inner_ss(cpu, nss, dpl);
 		mask = x86_sp_mask(cpu);
 		sp &= mask;
+		if (v86)
+			v86_leave(cpu, &sp, mask, size);
 		push_sys(cpu, &sp, mask, size, oss);
 		push_sys(cpu, &sp, mask, size, osp);
 	} else {

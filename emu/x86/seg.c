@@ -3,7 +3,8 @@
  * seg.c — segmentation: descriptor reads, segment-register loads with their protection checks,
  * far jmp/call/ret and iret in real, protected and long mode, far jmp/call through call gates
  * (16/32-bit with the inner stack from the TSS and the parameter copy; 64-bit in long mode), and
- * the entry points of task switches (task.c). Virtual-8086 mode is not implemented: #GP.
+ * the entry points of task switches (task.c), and virtual-8086 mode: entered by iret (or a task
+ * switch), left by an interrupt or exception (except.c); its segments are real-mode style.
  */
 #include "emu/x86/handlers.h"
 
@@ -441,8 +442,27 @@ static void iret_real(struct x86_cpu *cpu, unsigned osz)
 		x86_gp0(cpu);
 	x86_set_cs_real(cpu, cs);
 	x86_set_reg(cpu, X86_RSP, cpu->stack_size, false, sp + 3 * osz);
-	iret_flags(cpu, fl, osz, 0);
+	iret_flags(cpu, fl, osz, cpu->cpl);	/* virtual-8086 (CPL 3): IOPL stays, VM too */
 	cpu->next_rip = ip;
+}
+
+/* iret from CPL 0 with VM set in the popped EFLAGS: into virtual-8086 mode. The 32-bit frame
+ * continues with ESP, SS, ES, DS, FS, GS; segments become real-mode style at CPL 3. */
+static void iret_to_v86(struct x86_cpu *cpu, uint64_t sp, uint64_t ip, uint16_t cs, uint64_t fl)
+{
+	static const int sregs[5] = { X86_SS, X86_ES, X86_DS, X86_FS, X86_GS };
+	uint64_t m = x86_sp_mask(cpu), esp = x86_read_mem(cpu, X86_SS, (sp + 12) & m, 4);
+	uint16_t sel[5];
+	for (unsigned i = 0; i < 5; i++)	/* read all before changing anything */
+		sel[i] = (uint16_t)x86_read_mem(cpu, X86_SS, (sp + 16 + 4 * i) & m, 2);
+	x86_set_rflags(cpu, fl);
+	cpu->cpl = 3;
+	x86_load_seg_real(cpu, X86_CS, cs);
+	for (unsigned i = 0; i < 5; i++)
+		x86_load_seg_real(cpu, sregs[i], sel[i]);
+	cpu->r[X86_RSP] = (uint32_t)esp;
+	x86_update_mode(cpu);
+	cpu->next_rip = ip & 0xffff;
 }
 
 void x86_iret(struct x86_cpu *cpu, unsigned osz)
@@ -460,15 +480,23 @@ void x86_iret(struct x86_cpu *cpu, unsigned osz)
 				cpu->next_rip, false, 0);
 		return;
 	}
-	if ((cpu->rflags & X86_NT) || (cpu->rflags & X86_VM))
-		x86_gp0(cpu);	/* NT in long mode; virtual-8086: not implemented */
+	if (cpu->rflags & X86_VM) {	/* virtual-8086: as in real mode with IOPL 3, else #GP */
+		if (((cpu->rflags >> 12) & 3) != 3)
+			x86_gp0(cpu);
+		iret_real(cpu, osz);
+		return;
+	}
+	if (cpu->rflags & X86_NT)
+		x86_gp0(cpu);	/* NT in long mode */
 	sp = cpu->r[X86_RSP] & x86_sp_mask(cpu);
 	m = x86_sp_mask(cpu);
 	ip = x86_read_mem(cpu, X86_SS, sp, osz);
 	cs = (uint16_t)x86_read_mem(cpu, X86_SS, (sp + osz) & m, 2);
 	fl = x86_read_mem(cpu, X86_SS, (sp + 2 * osz) & m, osz);
-	if ((fl & X86_VM) && cpu->cpl == 0 && osz == 4)
-		x86_gp0(cpu);
+	if ((fl & X86_VM) && cpu->cpl == 0 && osz == 4 && !(cpu->efer & EFER_LMA)) {
+		iret_to_v86(cpu, sp, ip, cs, fl);
+		return;
+	}
 	if ((cs & 3) < cpu->cpl)
 		x86_raise_err(cpu, X86_GP, cs & 0xfffc);
 	outer = (cs & 3) > cpu->cpl || cpu->mode == X86_MODE_LONG64;
@@ -520,7 +548,7 @@ void x86_h_arpl(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	uint64_t d, s, f;
-	if (cpu->mode == X86_MODE_REAL)
+	if (x86_real_or_v86(cpu))
 		x86_ud(cpu);
 	d = x86_rmw_read(cpu, in, &m);
 	s = x86_rd(cpu, in, 1);
@@ -547,7 +575,7 @@ void x86_h_lldt(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint16_t sel = (uint16_t)x86_rd(cpu, in, 0);
 	uint64_t lo, hi;
-	if (cpu->mode == X86_MODE_REAL)
+	if (x86_real_or_v86(cpu))
 		x86_ud(cpu);
 	if (!(sel & ~3u)) {
 		cpu->seg[X86_LDTR].sel = sel;
@@ -570,7 +598,7 @@ void x86_h_ltr(struct x86_cpu *cpu, const struct x86_insn *in)
 	uint16_t sel = (uint16_t)x86_rd(cpu, in, 0);
 	uint64_t lo, hi;
 	unsigned type;
-	if (cpu->mode == X86_MODE_REAL)
+	if (x86_real_or_v86(cpu))
 		x86_ud(cpu);
 	if (!(sel & ~3u) || (sel & 4))
 		x86_raise_err(cpu, X86_GP, sel & 0xfffc);
@@ -622,7 +650,7 @@ void x86_h_lar(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t lo;
 	bool ok;
-	if (cpu->mode == X86_MODE_REAL)
+	if (x86_real_or_v86(cpu))
 		x86_ud(cpu);
 	ok = desc_visible(cpu, (uint16_t)x86_rd(cpu, in, 1), &lo) && sys_type_ok(lo, false);
 	if (ok)
@@ -635,7 +663,7 @@ void x86_h_lsl(struct x86_cpu *cpu, const struct x86_insn *in)
 	uint64_t lo;
 	struct x86_seg s;
 	bool ok;
-	if (cpu->mode == X86_MODE_REAL)
+	if (x86_real_or_v86(cpu))
 		x86_ud(cpu);
 	ok = desc_visible(cpu, (uint16_t)x86_rd(cpu, in, 1), &lo) && sys_type_ok(lo, true);
 	if (ok) {
@@ -650,7 +678,7 @@ static void verify(struct x86_cpu *cpu, const struct x86_insn *in, bool write)
 	uint64_t lo;
 	unsigned type;
 	bool ok;
-	if (cpu->mode == X86_MODE_REAL)
+	if (x86_real_or_v86(cpu))
 		x86_ud(cpu);
 	ok = desc_visible(cpu, (uint16_t)x86_rd(cpu, in, 0), &lo) && ((lo >> 44) & 1);
 	type = (lo >> 40) & 15;

@@ -412,6 +412,8 @@ void x86_h_sidt(struct x86_cpu *cpu, const struct x86_insn *in) { store_dtr(cpu,
 
 static void store_sel(struct x86_cpu *cpu, const struct x86_insn *in, uint16_t sel)
 {
+	if (x86_real_or_v86(cpu))
+		x86_ud(cpu);	/* sldt, str */
 	if (in->op[0].type == X86_OT_MEM)
 		x86_write_lin(cpu, x86_op_lin(cpu, in, 2, true), 2, sel);
 	else

@@ -6,8 +6,8 @@
  * busy bits and the back link/NT are kept as the SDM says, CR0.TS is set, and the new state is
  * loaded from the new TSS: CR3, EFLAGS, EIP, the general registers, the LDT and the segment
  * registers with their checks (#TS, #NP, #SS, raised in the new task once it is committed).
- * 32-bit TSSs only (a 16-bit TSS is #GP); the T (debug trap) bit and a new task in virtual-8086
- * mode are not implemented.
+ * A new task with EFLAGS.VM runs in virtual-8086 mode. 32-bit TSSs only (a 16-bit TSS is #GP);
+ * the T (debug trap) bit is not implemented.
  */
 #include "emu/x86/handlers.h"
 
@@ -112,6 +112,13 @@ static void load_state(struct x86_cpu *cpu, const uint32_t *t, uint64_t eflags)
 		s->ar |= X86_AR_UNUSABLE;
 	}
 	load_ldt(cpu, (uint16_t)t[TSS_LDT]);
+	if (eflags & X86_VM) {	/* a virtual-8086 task: real-mode segments at CPL 3 */
+		cpu->cpl = 3;
+		for (unsigned i = 0; i < 6; i++)
+			x86_load_seg_real(cpu, tss_sregs[i], (uint16_t)t[TSS_ES + i]);
+		x86_update_mode(cpu);
+		return;
+	}
 	cpu->cpl = t[TSS_ES + 1] & 3;
 	load_cs(cpu, (uint16_t)t[TSS_ES + 1]);
 	x86_load_ss(cpu, (uint16_t)t[TSS_ES + 2], cpu->cpl, X86_TS);
@@ -136,8 +143,6 @@ void x86_task_switch(struct x86_cpu *cpu, uint16_t sel, int reason, uint64_t eip
 		x86_raise_err(cpu, X86_TS, old_sel & 0xfffc);
 	for (unsigned i = 0; i < TSS_DWORDS; i++)	/* read all of it before changing anything */
 		t[i] = (uint32_t)x86_read_sys(cpu, nbase + i * 4, 4);
-	if (t[TSS_EFLAGS] & X86_VM)
-		x86_raise_err(cpu, X86_TS, sel & 0xfffc);	/* virtual-8086 tasks: not implemented */
 	if (reason == X86_TS_IRET)
 		eflags &= ~(uint64_t)X86_NT;
 	save_state(cpu, tr->base, eip, eflags);

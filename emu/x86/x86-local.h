@@ -221,6 +221,12 @@ static inline bool x86_cf(struct x86_cpu *cpu)
 bool x86_cond(struct x86_cpu *cpu, unsigned cc);
 uint64_t x86_szp(uint64_t res, unsigned size);
 
+/* Real mode or virtual-8086 mode: segments are base = selector << 4, no descriptors. */
+static inline bool x86_real_or_v86(const struct x86_cpu *cpu)
+{
+	return cpu->mode == X86_MODE_REAL || (cpu->rflags & X86_VM);
+}
+
 /* ---- memory fast path ---- */
 
 static inline uint64_t x86_load_host(const uint8_t *p, unsigned size)

@@ -6,7 +6,9 @@
  * - call gates: a 32-bit gate from CPL 3 to CPL 0 with the TSS stack and two parameters copied,
  *   lret $8 back to CPL 3; a gate with DPL < CPL; a 64-bit gate in long mode and lretq back;
  * - hardware task switches in 32-bit protected mode: call to a TSS and iret (NT) back, jmp to a
- *   TSS, an exception through a task gate in the IDT with its error code, jmp to a busy TSS.
+ *   TSS, an exception through a task gate in the IDT with its error code, jmp to a busy TSS;
+ * - virtual-8086 mode: entered by iret, real-mode segments, IOPL-sensitive pushf (#GP at IOPL 0),
+ *   int n through a DPL-3 gate at IOPL 3 (the frame with ES/DS/FS/GS), lar is #UD.
  * Long mode: identity map of 1 GiB with 2 MiB pages, [0, 2 MiB) supervisor, [2 MiB, 4 MiB) user.
  * Both modes: GDT 0x12000, IDT 0x10000, handlers at 0x20000 (mov $vector, %al; pop %ecx/%rcx if
  * an error code; hlt), code at 0x8000.
@@ -536,6 +538,101 @@ static void test_call_gate64(void **state)
 	xt_fini(&t);
 }
 
+/* ---- virtual-8086 mode ---- */
+
+#define V86_CODE 0x9000ull	/* CS 0x0900 */
+
+extern const uint8_t v86_enter_start[], v86_enter_end[];
+
+__asm__(".pushsection .rodata\n.code32\n"
+	/* CPL 0: iret into virtual-8086 mode with EFLAGS = %ebx, CS:IP 0900:0000, SS:SP 2000:0100 */
+	"v86_enter_start:\n"
+	"	push $0\n"		/* GS */
+	"	push $0\n"		/* FS */
+	"	push $0x1000\n"		/* DS */
+	"	push $0\n"		/* ES */
+	"	push $0x2000\n"		/* SS */
+	"	push $0x100\n"		/* ESP */
+	"	push %ebx\n"		/* EFLAGS */
+	"	push $0x0900\n"		/* CS */
+	"	push $0\n"		/* EIP */
+	"	iret\n"
+	"v86_enter_end:\n"
+	".code64\n"
+	".popsection\n");
+
+/* mov $0x1234,%ax; mov %ax,0x10; pushf; pop %dx; int $0x21 (16-bit) */
+static const uint8_t v86_code[] = { 0xb8, 0x34, 0x12, 0xa3, 0x10, 0x00, 0x9c, 0x5a, 0xcd, 0x21 };
+
+static void setup_v86(struct xt *t, unsigned iopl)
+{
+	setup32(t);
+	blob(t, CODE, v86_enter_start, v86_enter_end);
+	memcpy(t->ram + V86_CODE, v86_code, sizeof(v86_code));
+	xt_w64(t, IDT + 0x21 * 8, gate_desc(HANDLERS + 0x21 * 16, 0x08, 0xee, 0));	/* DPL 3 */
+	t->ram[HANDLERS + 0x21 * 16] = 0xb0;
+	t->ram[HANDLERS + 0x21 * 16 + 1] = 0x21;
+	t->ram[HANDLERS + 0x21 * 16 + 2] = 0xf4;
+	t->cpu->r[X86_RBX] = X86_VM | (iopl << 12) | 2;
+}
+
+/* The frame an interrupt out of virtual-8086 mode leaves (from EIP up): EIP, CS, EFLAGS, ESP, SS,
+ * ES, DS, FS, GS; the data segment registers are null afterwards. */
+static void assert_v86_frame(struct xt *t, uint64_t eip)
+{
+	uint64_t f = 0x70000 - 36;
+	assert_int_equal(r32(t, f + 0), eip);
+	assert_int_equal(r32(t, f + 4), 0x0900);
+	assert_true(r32(t, f + 8) & X86_VM);
+	assert_int_equal(r32(t, f + 12), 0x100);
+	assert_int_equal(r32(t, f + 16), 0x2000);
+	assert_int_equal(r32(t, f + 20), 0);
+	assert_int_equal(r32(t, f + 24), 0x1000);
+	assert_int_equal(t->cpu->cpl, 0);
+	assert_int_equal(x86_get_rflags(t->cpu) & X86_VM, 0);
+	assert_int_equal(t->cpu->seg[X86_DS].sel, 0);
+	assert_int_equal(r32(t, 0x10010) & 0xffff, 0x1234);	/* DS base 0x10000 in virtual-8086 mode */
+}
+
+/* IOPL 0: pushf is #GP(0), delivered to CPL 0 with the segment registers on the stack. */
+static void test_v86_iopl0(void **state)
+{
+	struct xt t;
+	(void)state;
+	setup_v86(&t, 0);
+	assert_int_equal(x86_cpu_run(t.cpu, 1000), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 13);
+	assert_int_equal(t.cpu->r[X86_RCX], 0);
+	assert_v86_frame(&t, 6);	/* the pushf */
+	xt_fini(&t);
+}
+
+/* IOPL 3: pushf works (IOPL 3 in the image), int $0x21 goes through a DPL-3 gate to CPL 0. */
+static void test_v86_iopl3_int(void **state)
+{
+	struct xt t;
+	(void)state;
+	setup_v86(&t, 3);
+	assert_int_equal(x86_cpu_run(t.cpu, 1000), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 0x21);
+	assert_int_equal(t.cpu->r[X86_RDX] & 0x3000, 0x3000);
+	assert_v86_frame(&t, sizeof(v86_code));	/* after the int */
+	xt_fini(&t);
+}
+
+/* Descriptor instructions are #UD in virtual-8086 mode. */
+static void test_v86_lar_ud(void **state)
+{
+	struct xt t;
+	static const uint8_t lar[] = { 0x0f, 0x02, 0xc0 };	/* lar %ax,%ax */
+	(void)state;
+	setup_v86(&t, 0);
+	memcpy(t.ram + V86_CODE, lar, sizeof(lar));
+	assert_int_equal(x86_cpu_run(t.cpu, 1000), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 6);
+	xt_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +649,9 @@ int main(void)
 		cmocka_unit_test(test_task_jmp),
 		cmocka_unit_test(test_task_gate_exception),
 		cmocka_unit_test(test_task_busy),
+		cmocka_unit_test(test_v86_iopl0),
+		cmocka_unit_test(test_v86_iopl3_int),
+		cmocka_unit_test(test_v86_lar_ud),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,13 +55,27 @@ static int walker_read(void *opaque, uint64_t gpa, void *buf, unsigned len)
 	return 0;
 }
 
+/* The walker writes a paging entry only to set its Accessed/Dirty bits: done as a locked OR of
+ * those bits, as the CPU does, so that an entry another vCPU changed meanwhile (cmpxchg on a PTE)
+ * keeps that change. */
 static int walker_write(void *opaque, uint64_t gpa, const void *buf, unsigned len)
 {
 	struct x86_cpu *cpu = opaque;
+	const uint64_t ad = 0x60;
 	if (!is_ram(cpu, gpa, len))
 		return -EFAULT;
 	(void)x86_code_write_hits(cpu, gpa, len);
-	memcpy(cpu->bus.ram + gpa, buf, len);
+	if (len == 8 && !(gpa & 7)) {
+		uint64_t e;
+		memcpy(&e, buf, 8);
+		__atomic_fetch_or((uint64_t *)(void *)(cpu->bus.ram + gpa), e & ad, __ATOMIC_SEQ_CST);
+	} else if (len == 4 && !(gpa & 3)) {
+		uint32_t e;
+		memcpy(&e, buf, 4);
+		__atomic_fetch_or((uint32_t *)(void *)(cpu->bus.ram + gpa), e & (uint32_t)ad, __ATOMIC_SEQ_CST);
+	} else {
+		memcpy(cpu->bus.ram + gpa, buf, len);
+	}
 	return 0;
 }
 

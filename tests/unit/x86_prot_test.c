@@ -144,6 +144,19 @@ static void test_smap_off_allows_everything(void **state)
 	xt_fini(&t);
 }
 
+/* The walker sets Accessed and Dirty (a locked OR: other bits another vCPU changed stay). */
+static void test_accessed_dirty(void **state)
+{
+	struct xt t;
+	uint64_t pde;
+	(void)state;
+	setup(&t, 0);
+	assert_int_equal(run_code(&t, smap_write, sizeof(smap_write)), X86_RUN_HLT);
+	memcpy(&pde, t.ram + 0x3008, 8);
+	assert_int_equal(pde, USER | 0x87 | 0x60);
+	xt_fini(&t);
+}
+
 /* A descriptor-table read is an implicit supervisor access: EFLAGS.AC does not allow it. */
 static void test_smap_implicit(void **state)
 {
@@ -638,6 +651,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_smap_explicit),
 		cmocka_unit_test(test_smap_off_allows_everything),
+		cmocka_unit_test(test_accessed_dirty),
 		cmocka_unit_test(test_smap_implicit),
 		cmocka_unit_test(test_stac_clac_user),
 		cmocka_unit_test(test_smep),

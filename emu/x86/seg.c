@@ -475,15 +475,15 @@ void x86_iret(struct x86_cpu *cpu, unsigned osz)
 		iret_real(cpu, osz);
 		return;
 	}
-	if ((cpu->rflags & X86_NT) && !(cpu->efer & EFER_LMA)) {	/* return to the task that called */
-		x86_task_switch(cpu, (uint16_t)x86_read_sys(cpu, cpu->seg[X86_TR].base, 2), X86_TS_IRET,
-				cpu->next_rip, false, 0);
-		return;
-	}
 	if (cpu->rflags & X86_VM) {	/* virtual-8086: as in real mode with IOPL 3, else #GP */
 		if (((cpu->rflags >> 12) & 3) != 3)
 			x86_gp0(cpu);
 		iret_real(cpu, osz);
+		return;
+	}
+	if ((cpu->rflags & X86_NT) && !(cpu->efer & EFER_LMA)) {	/* return to the task that called */
+		x86_task_switch(cpu, (uint16_t)x86_read_sys(cpu, cpu->seg[X86_TR].base, 2), X86_TS_IRET,
+				cpu->next_rip, false, 0);
 		return;
 	}
 	if (cpu->rflags & X86_NT)

@@ -5,7 +5,8 @@
  * keeping the forms whose mnemonic is in emu/x86/insns.def) runs natively in a sandbox page and in
  * the interpreter, with random registers, flags and memory; registers, the six arithmetic flags,
  * DF, the memory buffer and whether it faulted must agree. X86_HOSTCMP_CASES sets cases per form
- * (default 1000; make test-long uses more).
+ * (default 1000; make test-long uses more). A second test runs random sequences of register
+ * instructions (5x that many), which exercises the blocks' flag liveness.
  *
  * Where Intel leaves a result or flag undefined (16-bit shld/shrd with a count of 16 or more, for
  * one), the interpreter matches this AMD host, and nothing is masked.
@@ -908,8 +909,113 @@ static void test_hostcmp_sse(void **state)
 	assert_int_equal(bad_forms, 0);
 }
 
+/* ---- instruction sequences ----
+ * Random runs of register instructions (the forms with fast handlers, their flag-less variants
+ * picked by the block's flag liveness, and flag readers: adc/sbb, inc/dec, rol/ror, setcc,
+ * cmovcc, jcc +0) against the host CPU: what one instruction leaves in the flags is consumed or
+ * overwritten by the next ones, so a flag wrongly thought dead shows up as a mismatch. */
+
+static unsigned seq_reg(void)
+{
+	static const uint8_t regs[] = { 0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };	/* not rsp */
+	return regs[(unsigned)rand() % sizeof(regs)];
+}
+
+/* One random instruction at p; returns its length. */
+static unsigned seq_insn(uint8_t *p)
+{
+	static const uint8_t alu[] = { 0x01, 0x09, 0x11, 0x19, 0x21, 0x29, 0x31, 0x39, 0x85, 0x89 };
+	static const uint8_t grp2[] = { 0, 1, 4, 5, 7 };	/* rol ror shl shr sar */
+	unsigned d = seq_reg(), r = seq_reg(), w = rand() & 1, n = 0, k = (unsigned)rand() % 9;
+	p[n++] = (uint8_t)(0x40 | (w << 3) | (r >= 8 ? 4 : 0) | (d >= 8 ? 1 : 0));
+	switch (k) {
+	case 0: case 1: case 2:	/* ALU r/m, r */
+		p[n++] = alu[(unsigned)rand() % sizeof(alu)];
+		p[n++] = (uint8_t)(0xc0 | (r & 7) << 3 | (d & 7));
+		break;
+	case 3: case 4:		/* ALU r/m, imm8 (/0-/7) */
+		p[n++] = 0x83;
+		p[n++] = (uint8_t)(0xc0 | ((unsigned)rand() % 8) << 3 | (d & 7));
+		p[n++] = (uint8_t)rand();
+		break;
+	case 5:			/* inc / dec */
+		p[n++] = 0xff;
+		p[n++] = (uint8_t)(0xc0 | ((unsigned)rand() % 2) << 3 | (d & 7));
+		break;
+	case 6:			/* shift / rotate by imm8 */
+		p[n++] = 0xc1;
+		p[n++] = (uint8_t)(0xc0 | grp2[(unsigned)rand() % sizeof(grp2)] << 3 | (d & 7));
+		p[n++] = (uint8_t)((unsigned)rand() % 70);
+		break;
+	case 7:			/* cmovcc r, r / setcc r8 */
+		p[n++] = 0x0f;
+		if (rand() & 1) {
+			p[n++] = (uint8_t)(0x40 | (rand() & 15));
+			p[n++] = (uint8_t)(0xc0 | (r & 7) << 3 | (d & 7));
+		} else {
+			p[n - 2] = (uint8_t)(0x40 | (d >= 8 ? 1 : 0));
+			p[n++] = (uint8_t)(0x90 | (rand() & 15));
+			p[n++] = (uint8_t)(0xc0 | (d & 7));
+		}
+		break;
+	default:		/* jcc +0 (ends a block, both ways lead on) */
+		n = 0;
+		p[n++] = (uint8_t)(0x70 | (rand() & 15));
+		p[n++] = 0;
+		break;
+	}
+	return n;
+}
+
+static void test_hostcmp_sequences(void **state)
+{
+	static struct form seq = { .name = "sequence", .bt_reg = -1 };
+	struct xt t;
+	unsigned long cases = 1000, bad = 0;
+	const char *env = getenv("X86_HOSTCMP_CASES");
+	(void)state;
+#if !defined(__x86_64__)
+	TEST_REQUIRE(0, "the host is not x86-64");
+#endif
+	TEST_REQUIRE(code_page || setup_sandbox() == 0, "cannot map the native sandbox at %#llx",
+		     (unsigned long long)BUF_ADDR);
+	if (env)
+		cases = strtoul(env, NULL, 0);
+	cases *= 5;
+	assert_int_equal(xt_init(&t, 4 << 20), 0);
+	xt_long_mode(&t);
+	t.cpu->log = NULL;
+	srand(4242);
+	for (unsigned long i = 0; i < cases; i++) {
+		uint8_t code[48 * 6];	/* every 4th sequence runs past a block's 32 instructions */
+		unsigned len = 0, n = 2 + (unsigned)rand() % (i % 4 ? 15 : 46);
+		struct state in, nat, emu;
+		bool nok, eok;
+		for (unsigned k = 0; k < n; k++)
+			len += seq_insn(code + len);
+		make_inputs(&seq, &in);
+		nat = emu = in;
+		memset(native_buf, 0, BUF_SIZE);
+		memset(t.ram + BUF_ADDR, 0, BUF_SIZE);
+		nok = run_native(code, len, &nat);
+		eok = run_interp(&t, code, len, &emu);
+		if (!compare(&seq, &in, &nat, &emu, nok, eok, t.ram + BUF_ADDR, code, len)) {
+			printf("#   bytes");
+			for (unsigned k = 0; k < len; k++)
+				printf(" %02x", code[k]);
+			printf("\n");
+			seq.fails++;
+			bad++;
+		}
+	}
+	printf("# hostcmp: %lu random instruction sequences compared against the host CPU, %lu differ\n", cases, bad);
+	xt_fini(&t);
+	assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_hostcmp), cmocka_unit_test(test_hostcmp_sse) };
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_hostcmp), cmocka_unit_test(test_hostcmp_sse),
+					    cmocka_unit_test(test_hostcmp_sequences) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -371,6 +371,57 @@ static void test_real_mode_interrupt(void **state)
 	xt_fini(&t);
 }
 
+/* The CS limit holds per instruction, not per block: an instruction with any byte past the limit
+ * raises #GP(0) at its own address after the ones before it ran, also when the block was decoded
+ * and cached earlier under a larger limit. 32-bit protected mode, #GP gate to a hlt at 0x4000. */
+static void test_cs_limit_per_instruction(void **state)
+{
+	static const uint8_t code[] = { 0x43, 0x43, 0x43, 0xb8, 0x01, 0, 0, 0, 0xf4 };	/* inc ebx x3; mov eax, 1; hlt */
+	static const struct { uint32_t limit; uint64_t fault_eip, eax; } cases[] = {
+		{ 0x8004, 0x8003, 0 },	/* mov straddles the limit */
+		{ 0x8007, 0x8008, 1 },	/* mov ends on the limit; hlt lies past it */
+	};
+	struct xt t;
+	struct x86_cpu *c;
+	(void)state;
+	assert_int_equal(xt_init(&t, 1 << 20), 0);
+	c = t.cpu;
+	c->log = NULL;
+	xt_prot32(&t);
+	memcpy(t.ram + CODE, code, sizeof(code));
+	t.ram[0x4000] = 0xf4;
+	xt_w64(&t, 0x12008, 0x00cf9b000000ffffull);
+	c->gdt.base = 0x12000;
+	c->gdt.limit = 0x17;
+	xt_w64(&t, 0x13000 + 13 * 8, 0x00008e0000084000ull);	/* 32-bit interrupt gate, 0x08:0x4000 */
+	c->idt.base = 0x13000;
+	c->idt.limit = 0x7ff;
+	for (unsigned i = 0; i <= sizeof(cases) / sizeof(cases[0]); i++) {
+		bool fault = i > 0;	/* run 0: no limit in the way, and the block gets cached */
+		c->r[X86_RAX] = c->r[X86_RBX] = 0;
+		c->r[X86_RSP] = 0x7000;
+		c->rip = CODE;
+		c->halted = false;
+		xt_flat(&c->seg[X86_CS], 0x8, 0xc09b);
+		if (fault)
+			c->seg[X86_CS].limit = cases[i - 1].limit;
+		x86_state_changed(c);
+		assert_int_equal(x86_cpu_run(c, 1000), X86_RUN_HLT);
+		assert_int_equal(c->r[X86_RBX], 3);
+		if (!fault) {
+			assert_int_equal(c->r[X86_RAX], 1);
+			assert_int_equal(c->rip, CODE + sizeof(code));
+			continue;
+		}
+		assert_int_equal(c->r[X86_RAX], cases[i - 1].eax);
+		assert_int_equal(c->rip, 0x4001);
+		assert_int_equal(c->r[X86_RSP], 0x7000 - 16);
+		assert_int_equal(*(uint32_t *)(t.ram + 0x7000 - 16), 0);			/* error code */
+		assert_int_equal(*(uint32_t *)(t.ram + 0x7000 - 12), cases[i - 1].fault_eip);
+	}
+	xt_fini(&t);
+}
+
 /* The debugger's view: single-step, software and hardware breakpoints, watchpoints, guest TF. */
 static void test_debug_events(void **state)
 {
@@ -554,6 +605,7 @@ int main(void)
 		cmocka_unit_test(test_real_mode_interrupt),
 		cmocka_unit_test(test_debug_events),
 		cmocka_unit_test(test_step_over_hlt_without_irqs),
+		cmocka_unit_test(test_cs_limit_per_instruction),
 		cmocka_unit_test(test_sse_faults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -517,6 +517,38 @@ static void test_task_busy(void **state)
 	xt_fini(&t);
 }
 
+/* call through a task gate in the GDT (0x40 -> TSS B), iret back; then a TSS below the minimum
+ * limit (0x67) is #TS with its selector. */
+static void test_task_gate_call_and_ts(void **state)
+{
+	struct xt t;
+	static const uint8_t call_gate[] = { 0x9a, 0, 0, 0, 0, 0x40, 0, 0xf4 };	/* lcall $0x40,$0; hlt */
+	(void)state;
+	setup32(&t);
+	xt_w64(&t, GDT + 0x40, gate_desc(0, 0x30, 0x85, 0));
+	t.cpu->gdt.limit = 0x47;
+	memcpy(t.ram + CODE, call_gate, sizeof(call_gate));
+	blob(&t, TASKB, taskb_start, taskb_end);
+	tss_task(&t, TSS_B, TASKB, BSTACK);
+	assert_int_equal(x86_cpu_run(t.cpu, 1000), X86_RUN_HLT);
+	assert_int_equal(t.cpu->rip, CODE + sizeof(call_gate));
+	assert_int_equal(t.cpu->seg[X86_TR].sel, 0x28);
+	assert_int_equal(r32(&t, TSS_B + 0x30), 0xbbbb);		/* task B ran */
+	assert_int_equal(r32(&t, TSS_B) & 0xffff, 0x28);
+	xt_fini(&t);
+
+	setup32(&t);
+	xt_w64(&t, GDT + 0x30, tss_desc32(TSS_B, 0x9) - 0x67 + 0x50);	/* limit 0x50 */
+	memcpy(t.ram + CODE, call_gate, sizeof(call_gate));
+	t.ram[CODE + 5] = 0x30;	/* lcall $0x30,$0 */
+	tss_task(&t, TSS_B, TASKB, BSTACK);
+	assert_int_equal(x86_cpu_run(t.cpu, 1000), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 10);			/* #TS(0x30) in task A */
+	assert_int_equal(t.cpu->r[X86_RCX], 0x30);
+	assert_int_equal(t.cpu->seg[X86_TR].sel, 0x28);
+	xt_fini(&t);
+}
+
 /* Long mode: a 64-bit call gate from CPL 3 to CPL 0 (RSP from TSS.rsp0, SS null) and lretq back. */
 static void test_call_gate64(void **state)
 {
@@ -663,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_task_jmp),
 		cmocka_unit_test(test_task_gate_exception),
 		cmocka_unit_test(test_task_busy),
+		cmocka_unit_test(test_task_gate_call_and_ts),
 		cmocka_unit_test(test_v86_iopl0),
 		cmocka_unit_test(test_v86_iopl3_int),
 		cmocka_unit_test(test_v86_lar_ud),

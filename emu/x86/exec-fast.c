@@ -222,6 +222,68 @@ static void f_jnz64(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_chain(cpu, in);
 }
 
+/* ---- memory moves with 64-bit addressing (64-bit mode) ----
+ * The TLB fast path inline. They may fault, so they are not RIP-free (they run through
+ * x86_enter) and count as reading all flags. A store can hit a code page (self-modifying code
+ * ends the block), so it chains only when the block goes on. */
+static inline __attribute__((always_inline)) uint64_t lin64(const struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t a = (uint64_t)in->disp;
+	if (in->base != X86_NOREG)
+		a += in->base == X86_RIPREL ? cpu->next_rip : cpu->r[in->base];
+	if (in->index != X86_NOREG)
+		a += cpu->r[in->index] << in->scale;
+	if (in->seg >= X86_FS)
+		a += cpu->seg[in->seg].base;
+	return a;
+}
+
+#define LOAD64(fname, size)                                                          \
+	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)             \
+	{                                                                            \
+		R0(in) = x86_read_lin(cpu, lin64(cpu, in), size);                    \
+		x86_chain(cpu, in);                                                  \
+	}
+
+LOAD64(f_ld8_64, 8)	/* mov r64, m64 */
+LOAD64(f_ld4_64, 4)	/* mov r32, m32; movzx r32/r64, m16 / m8 (zero-extended to 64 bits) */
+LOAD64(f_ld2_64, 2)
+LOAD64(f_ld1_64, 1)
+
+#define STORE64(fname, size, val)                                                    \
+	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)             \
+	{                                                                            \
+		x86_write_lin(cpu, lin64(cpu, in), size, (val));                     \
+		if (__builtin_expect(cpu->end_block, 0))                             \
+			return;                                                      \
+		x86_chain(cpu, in);                                                  \
+	}
+
+STORE64(f_st8_64, 8, R1(in))
+STORE64(f_st4_64, 4, R1(in))
+STORE64(f_sti8_64, 8, in->imm)
+STORE64(f_sti4_64, 4, in->imm)
+
+static bool plain_reg(const struct x86_opnd *o);
+
+static x86_handler specialize_mem64(const struct x86_insn *in)
+{
+	const struct x86_opnd *a = &in->op[0], *b = &in->op[1];
+	static const x86_handler loads[9] = { [1] = f_ld1_64, [2] = f_ld2_64, [4] = f_ld4_64, [8] = f_ld8_64 };
+	if (in->asz != 8 || in->nops != 2)
+		return NULL;
+	if (plain_reg(a) && b->type == X86_OT_MEM && b->size <= a->size &&
+	    ((in->fn == x86_h_mov && b->size == a->size) || (in->fn == x86_h_movzx && b->size < 4)))
+		return loads[b->size];
+	if (in->fn == x86_h_mov && a->type == X86_OT_MEM && (a->size == 8 || a->size == 4)) {
+		if (plain_reg(b) && b->size == a->size)
+			return a->size == 8 ? f_st8_64 : f_st4_64;
+		if (b->type == X86_OT_IMM)
+			return a->size == 8 ? f_sti8_64 : f_sti4_64;
+	}
+	return NULL;
+}
+
 /* ---- flag liveness, RIP-free handlers ----
  * What each register-only handler reads and writes of the six arithmetic flags, and its
  * variants for when what it writes is dead. Every other handler counts as reading all six: it
@@ -327,8 +389,11 @@ static bool plain_reg(const struct x86_opnd *o)
 x86_handler x86_specialize(const struct x86_insn *in)
 {
 	const struct x86_opnd *a = &in->op[0], *b = &in->op[1];
+	x86_handler m;
 	if (in->pfx & X86_P_LOCK)
 		return in->fn;
+	if ((m = specialize_mem64(in)))
+		return m;
 	if (in->fn == x86_h_inc && in->nops == 1 && plain_reg(a))
 		return a->size == 8 ? f_inc64 : f_inc32;
 	if (in->fn == x86_h_dec && in->nops == 1 && plain_reg(a))

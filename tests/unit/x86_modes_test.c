@@ -217,6 +217,7 @@ static const struct exc_case exc_cases[] = {
 	{ "#UD ud2", { 0x90, 0x0f, 0x0b }, 3, 6, ~0ull, 1, 0 },
 	{ "#BP int3 (trap: after)", { 0xcc }, 1, 3, ~0ull, 1, 0 },
 	{ "#GP non-canonical", { 0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x8b, 0x00 }, 12, 13, 0, 10, 0 },
+	{ "#GP ret to a non-canonical address", { 0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x50, 0xc3 }, 12, 13, 0, 11, 0 },
 	{ "#PF write, not present", { 0x48, 0xc7, 0xc0, 0, 0, 0, 0x40, 0xc6, 0x00, 0x01 }, 10, 14, 2, 7, 0x40000000 },
 	{ "#PF read, not present", { 0x48, 0xc7, 0xc0, 0, 0x10, 0, 0x40, 0x8a, 0x00 }, 9, 14, 0, 7, 0x40001000 },
 	{ "#UD lock on a register", { 0xf0, 0x01, 0xc0 }, 3, 6, ~0ull, 0, 0 },

@@ -58,6 +58,7 @@ enum emu_vcpu_request {
 	EMU_REQ_END = 1u << 1,		/* the guest is over: leave the run loop */
 	EMU_REQ_DEBUG = 1u << 2,	/* breakpoints or stepping changed: call set_debug */
 	EMU_REQ_IRQ = 1u << 3,		/* an interrupt line changed: backend may inject */
+	EMU_REQ_STARTUP = 1u << 4,	/* a startup IPI arrived (startup_vector) */
 };
 
 /* Per-vCPU exit counters, indexed by enum emu_exit_reason. */
@@ -73,7 +74,8 @@ struct emu_vcpu {
 	atomic_uint request;	/* enum emu_vcpu_request bits */
 	bool stepping;		/* single-step one instruction (emu_vm_resume) */
 	bool parked;		/* protected by vm->lock */
-	bool wait_for_sipi;	/* an AP with no interrupt controller that could start it: never runs */
+	bool wait_for_sipi;	/* an AP not started yet (by a startup IPI, emu_vcpu_startup) */
+	atomic_uint startup_vector;	/* 0x100 | vector of the last startup IPI, 0: none */
 	atomic_uint_fast64_t exits[EMU_NR_EXIT_REASONS];
 };
 
@@ -102,6 +104,15 @@ struct emu_debug_table {
 
 /* ---- the VM ---- */
 
+#define EMU_MAX_TIMERS 8
+
+/* A device's timers under a virtual clock (clock.c): when it next needs polling, and the poll. */
+struct emu_timer_source {
+	uint64_t (*next_ns)(void *dev);
+	void (*poll)(void *dev);
+	void *dev;
+};
+
 struct emu_vm {
 	struct emu_config cfg;
 	char name[64];
@@ -119,6 +130,11 @@ struct emu_vm {
 
 	struct emu_device devices[EMU_MAX_DEVICES];
 	unsigned nr_devices;
+
+	/* --clock icount (clock.c): written by vCPU 0's thread only */
+	struct emu_timer_source timers[EMU_MAX_TIMERS];
+	unsigned nr_timers;
+	uint64_t clock_warp_ns;		/* virtual time skipped while halted */
 
 	struct emu_vcpu **vcpus;
 	unsigned nr_vcpus;
@@ -164,5 +180,12 @@ void emu_debug_replant_all(struct emu_vm *vm);
 int emu_vm_add_device(struct emu_vm *vm, void (*destroy)(void *), void *dev);
 int emu_devices_create(struct emu_vm *vm, char *why, size_t why_len);
 void emu_devices_destroy(struct emu_vm *vm);
+
+/* clock.c: the clock functions devices are created with under cfg.icount (opaque: the VM), the
+ * RTC's wall clock back to the VM clock, and the timer-source registry. */
+uint64_t emu_vm_clock_now(void *vm);
+uint64_t emu_vm_clock_realtime(void *vm);
+uint64_t emu_vm_clock_from_realtime(uint64_t ns);
+EMU_MUST_CHECK int emu_vm_add_timer(struct emu_vm *vm, uint64_t (*next_ns)(void *), void (*poll)(void *), void *dev);
 
 #endif

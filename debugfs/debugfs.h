@@ -32,6 +32,9 @@ extern const char dbgfs_default_mountinfo[];	/* /proc/self/mountinfo */
 extern const char dbgfs_default_proc[];		/* /proc */
 extern const char dbgfs_default_vmscope_run[];	/* /run/vmscope: vmscope's QMP sockets, <pid>.qmp */
 
+/* CLOCK_MONOTONIC in seconds. */
+double dbgfs_now(void);
+
 /* The mount point of the first mount of fstype in a mountinfo file; -ENOENT if not mounted. */
 DBGFS_MUST_CHECK int dbgfs_find_mount(const char *mountinfo, const char *fstype, char *out, size_t len);
 /* One line telling the user how to mount fstype ("debugfs" or "tracefs"). */
@@ -46,6 +49,8 @@ struct dbgfs_sample {
 	int pid;			/* VM process; 0 = not split by VM */
 	int vcpu;			/* -1 = whole VM */
 	uint64_t value;			/* cumulative counter */
+	uint64_t ns;			/* how long it has counted, when it began after the source opened
+					 * (a tracepoint opened in the background); 0 = since the open */
 };
 
 struct dbgfs_samples {
@@ -67,7 +72,6 @@ struct dbgfs_options {
 	int pid;			/* 0 = every VM */
 	bool drilldown;			/* tracepoints: per-exit-reason children */
 	bool per_vcpu;			/* split by vCPU where the source can */
-	bool lazy;			/* tracepoints: open the exit events first, the rest on later reads */
 	/* Which fields to open (NULL = all). Children "p(c)" are asked for by their full name. */
 	bool (*want)(void *opaque, const char *name);
 	void *want_opaque;
@@ -86,6 +90,8 @@ struct dbgfs_provider_ops {
 	void (*close)(void *state);
 	/* Every field name this provider can offer (for -f help), without opening counters. */
 	int (*fields)(const struct dbgfs_options *opt, struct dbgfs_samples *out, char *why, size_t why_len);
+	/* Optional: waits until every counter the source opens in the background counts. */
+	int (*settle)(void *state);
 };
 
 extern const struct dbgfs_provider_ops dbgfs_debugfs_provider;

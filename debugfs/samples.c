@@ -24,6 +24,7 @@ int dbgfs_samples_add(struct dbgfs_samples *s, const char *name, int pid, int vc
 	e->pid = pid;
 	e->vcpu = vcpu;
 	e->value = value;
+	e->ns = 0;
 	return 0;
 }
 

@@ -21,6 +21,8 @@ struct kvmstat_series {
 	uint64_t base, last;
 	uint64_t carried;	/* counted before the counter restarted (same key, new VM) */
 	unsigned seen;		/* refresh count of the last sighting */
+	uint64_t ns;		/* the sample's counting time (0: counted since its source opened) */
+	double window;		/* seconds it counted in the last interval when shorter; 0 = all of it */
 	struct kvmstat_series *next;
 };
 
@@ -417,6 +419,7 @@ static void kvmstat_aggregate(struct kvmstat_model *m)
 		m->rows[i]->prev_raw = m->rows[i]->raw;
 		m->rows[i]->raw = 0;
 		m->rows[i]->live = false;
+		m->rows[i]->window = 0;
 	}
 	for (unsigned b = 0; b < m->stab_size; b++)
 		for (struct kvmstat_series *s = m->stab[b]; s; s = s->next) {
@@ -426,13 +429,17 @@ static void kvmstat_aggregate(struct kvmstat_model *m)
 				continue;
 			r->raw += s->carried + s->last - s->base;
 			r->live |= s->seen == m->refreshes;
+			if (s->seen == m->refreshes && s->window > r->window)
+				r->window = s->window;
 		}
 	for (unsigned i = 0; i < m->nr_rows; i++) {
 		struct kvmstat_row *r = m->rows[i];
 
 		r->delta = r->raw > r->prev_raw ? r->raw - r->prev_raw : 0;
 		r->total = r->raw - r->reset_base;
-		r->rate = m->interval > 0 ? (double)r->delta / m->interval : 0;
+		if (r->window <= 0 || r->window > m->interval)
+			r->window = m->interval;
+		r->rate = r->window > 0 ? (double)r->delta / r->window : 0;
 		kvmstat_hist_push(r);
 	}
 }
@@ -455,6 +462,18 @@ static void kvmstat_update_exit_total(struct kvmstat_model *m)
 	m->exit_delta = raw > prev ? raw - prev : 0;
 	m->exit_total = raw - (base <= raw ? base : 0);
 	m->exit_rate = m->interval > 0 ? (double)m->exit_delta / m->interval : 0;
+}
+
+/* A counter that began after its source opened (ns > 0) counted only part of its first interval. */
+static void kvmstat_series_window(struct kvmstat_series *s, uint64_t ns)
+{
+	if (!ns)
+		s->window = 0;
+	else if (!s->seen || ns < s->ns)
+		s->window = (double)ns / 1e9;
+	else
+		s->window = (double)(ns - s->ns) / 1e9;
+	s->ns = ns;
 }
 
 static int kvmstat_read_sources(struct kvmstat_model *m)
@@ -480,10 +499,18 @@ static int kvmstat_read_sources(struct kvmstat_model *m)
 				s->base = 0;
 			}
 			s->last = m->cur.v[k].value;
+			kvmstat_series_window(s, m->cur.v[k].ns);
 			s->seen = m->refreshes + 1;
 		}
 	}
 	return ret;
+}
+
+void kvmstat_model_settle(struct kvmstat_model *m)
+{
+	for (int i = 0; i < m->nr_src; i++)
+		if (m->src[i].ops->settle)
+			(void)!m->src[i].ops->settle(m->src[i].state);
 }
 
 int kvmstat_model_refresh(struct kvmstat_model *m, double now)
@@ -658,9 +685,6 @@ int kvmstat_model_fields(struct kvmstat_model *m, bool all, struct dbgfs_samples
 	size_t w = 0;
 
 	for (int i = 0; i < m->nr_src; i++) {
-		/* tracepoints report every opened event on each read: listing them again is for -f help */
-		if (!all && m->src[i].ops == &dbgfs_tracepoint_provider)
-			continue;
 		/* a QMP server serves one client at a time: ask through the open connection */
 		bool live = m->src[i].ops == &dbgfs_qmp_provider;
 		int ret = live ? m->src[i].ops->read(m->src[i].state, out) : m->src[i].ops->fields(&m->dopt, out, why, why_len);

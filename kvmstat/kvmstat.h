@@ -41,7 +41,9 @@ struct kvmstat_row {
 	bool live;		/* reported by the last read */
 	uint64_t total;		/* since start or the last reset */
 	uint64_t delta;		/* over the last interval */
-	double rate;		/* delta / interval */
+	double rate;		/* delta / window */
+	double window;		/* seconds the delta was counted: the interval, or less for a counter
+				 * that began within it (a tracepoint opened in the background) */
 	uint64_t raw, prev_raw, reset_base;
 	float hist[KVMSTAT_HIST];	/* rates, oldest first */
 	struct kvmstat_row *hnext;
@@ -92,6 +94,9 @@ int kvmstat_model_open(struct kvmstat_model *m, char *why, size_t why_len);
 void kvmstat_model_close(struct kvmstat_model *m, bool fast);
 void kvmstat_model_free(struct kvmstat_model *m);
 int kvmstat_model_refresh(struct kvmstat_model *m, double now);
+/* Waits until every source counts everything it will (tracepoints open most events in the
+ * background after the first ones). */
+void kvmstat_model_settle(struct kvmstat_model *m);
 /* Builds m->shown for the view: hide_zero drops rows with total and delta 0. */
 void kvmstat_model_sort(struct kvmstat_model *m, bool hide_zero);
 int kvmstat_model_set_filter(struct kvmstat_model *m, const char *regex, char *why, size_t why_len);

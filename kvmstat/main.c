@@ -301,6 +301,7 @@ static int kvmstat_run_batch(struct kvmstat_model *m)
 		while (!kvmstat_quit && kvmstat_now() < end &&
 		       (!m->opt.pid || kvmstat_pid_is_alive(m->opt.proc_root, m->opt.pid)))
 			kvmstat_sleep_until(m->opt.pid && end - kvmstat_now() > 0.05 ? kvmstat_now() + 0.05 : end);
+		kvmstat_model_settle(m);
 		ret = kvmstat_model_refresh(m, kvmstat_now());
 	}
 	if (m->opt.json) {
@@ -332,6 +333,8 @@ static int kvmstat_run_log(struct kvmstat_model *m)
 	if (l.path)
 		l.f = NULL;
 	ret = kvmstat_model_refresh(m, kvmstat_now());
+	next = kvmstat_now() + m->opt.delay;
+	kvmstat_model_settle(m);	/* every column counts before the header is printed */
 	if (ret >= 0)
 		ret = kvmstat_log_init(&l, m, why, sizeof(why));
 	if (ret < 0) {
@@ -339,7 +342,7 @@ static int kvmstat_run_log(struct kvmstat_model *m)
 		kvmstat_log_free(&l);
 		return 1;
 	}
-	for (next = kvmstat_now() + m->opt.delay; !kvmstat_quit && kvmstat_more(m, &done); next += m->opt.delay) {
+	for (; !kvmstat_quit && kvmstat_more(m, &done); next += m->opt.delay) {
 		kvmstat_sleep_until(next);
 		if (kvmstat_hup) {
 			kvmstat_hup = 0;
@@ -408,9 +411,6 @@ static int kvmstat_main(struct kvmstat_opts *o)
 		m.on_notice = kvmstat_stderr_notice;
 	if (o->per_vcpu)
 		m.view = KVMSTAT_VIEW_VCPUS;
-	/* the screen and --json intervals: open the exit events first, the rest over the next
-	 * refreshes (-1 and logs need every column from the start) */
-	m.dopt.lazy = (interactive || (o->json && !o->once)) && !o->fields;
 	ret = kvmstat_model_open(&m, why, sizeof(why));
 	if (ret < 0) {
 		kvmstat_model_free(&m);

@@ -78,8 +78,12 @@ void kvmstat_print_batch(struct kvmstat_model *m, FILE *f)
 	for (unsigned i = 0; i < n; i++) {
 		const struct kvmstat_row *r = kvmstat_find_row(m, cols[i]);
 
-		fprintf(f, "%-42s%10llu%10llu\n", cols[i], r ? (unsigned long long)r->total : 0ull,
-			r ? (unsigned long long)r->delta : 0ull);
+		/* a field that has not counted (not open yet, or unreadable) is "-", never 0 */
+		if (r)
+			fprintf(f, "%-42s%10llu%10llu\n", cols[i], (unsigned long long)r->total,
+				(unsigned long long)r->delta);
+		else
+			fprintf(f, "%-42s%10s%10s\n", cols[i], "-", "-");
 		free(cols[i]);
 	}
 	free(cols);
@@ -170,12 +174,15 @@ void kvmstat_log_line(struct kvmstat_log *l, struct kvmstat_model *m, const char
 	fputs(timestamp, l->f);
 	for (unsigned i = 0; i < l->nr_cols; i++) {
 		const struct kvmstat_row *r = kvmstat_find_row(m, l->cols[i]);
-		unsigned long long d = r ? (unsigned long long)r->delta : 0ull;
 
-		if (l->csv)
-			fprintf(l->f, ",%llu", d);
+		if (!r && l->csv)	/* not counting: an empty CSV field, "-" in text */
+			fputc(',', l->f);
+		else if (!r)
+			fprintf(l->f, " %*s", (int)l->width[i], "-");
+		else if (l->csv)
+			fprintf(l->f, ",%llu", (unsigned long long)r->delta);
 		else
-			fprintf(l->f, " %*llu", (int)l->width[i], d);
+			fprintf(l->f, " %*llu", (int)l->width[i], (unsigned long long)r->delta);
 	}
 	fputc('\n', l->f);
 	fflush(l->f);
@@ -218,7 +225,11 @@ void kvmstat_print_json(struct kvmstat_model *m, FILE *f, const char *timestamp)
 
 		fputs(i ? ",{\"name\":" : "{\"name\":", f);
 		kvmstat_json_str(f, r->key);
-		fprintf(f, ",\"total\":%llu,\"delta\":%llu}", (unsigned long long)r->total, (unsigned long long)r->delta);
+		fprintf(f, ",\"total\":%llu,\"delta\":%llu", (unsigned long long)r->total, (unsigned long long)r->delta);
+		/* a counter that began within the interval: how long its delta was counted */
+		if (r->window > 0 && r->window < m->interval - 0.0005 && !getenv("KVMSTAT_TIMESTAMP"))
+			fprintf(f, ",\"seconds\":%.3f", r->window);
+		fputc('}', f);
 	}
 	fputs("]}\n", f);
 	fflush(f);

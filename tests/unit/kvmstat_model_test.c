@@ -17,6 +17,8 @@ struct fake_sample {
 	int pid, vcpu;
 	uint64_t value;
 };
+/* per step: the counting time of the "late" counter (it began after the open); NULL = none */
+static const uint64_t *late_ns;
 static const struct fake_sample *const *script;
 static int step;
 
@@ -34,6 +36,8 @@ static int fake_read(void *state, struct dbgfs_samples *out)
 		if ((!opt->want || opt->want(opt->want_opaque, s->name)) &&
 		    dbgfs_samples_add(out, s->name, s->pid, s->vcpu, s->value) < 0)
 			return -ENOMEM;
+		else if (late_ns && strcmp(s->name, "late") == 0)
+			out->v[out->n - 1].ns = late_ns[step];
 	if (script[step + 1])
 		step++;
 	return 0;
@@ -46,7 +50,7 @@ static int fake_fields(const struct dbgfs_options *opt, struct dbgfs_samples *ou
 	return 0;
 }
 
-static const struct dbgfs_provider_ops fake_ops = { "fake", fake_open, fake_read, fake_close, fake_fields };
+static const struct dbgfs_provider_ops fake_ops = { "fake", fake_open, fake_read, fake_close, fake_fields, NULL };
 
 static void model_open(struct kvmstat_model *m, const struct fake_sample *const *steps, const char *fields, bool past)
 {
@@ -73,6 +77,34 @@ static const struct fake_sample s1[] = { { "exits", 1, -1, 130 }, { "exits", 2, 
 static const struct fake_sample s2[] = { { "exits", 1, -1, 160 }, { "exits", 3, -1, 5 }, { "io_exits", 1, -1, 20 }, { 0 } };
 static const struct fake_sample s3[] = { { "exits", 1, -1, 8 }, { "exits", 3, -1, 9 }, { "io_exits", 1, -1, 20 }, { 0 } };
 static const struct fake_sample *const vm_steps[] = { s0, s1, s2, s3, NULL };
+
+/* A counter that began 0.25 s before a read (a tracepoint opened in the background): its first
+ * rate is over the time it counted, not the whole interval; then over whole intervals. */
+static const struct fake_sample w0[] = { { "exits", 1, -1, 100 }, { 0 } };
+static const struct fake_sample w1[] = { { "exits", 1, -1, 200 }, { "late", 1, -1, 50 }, { 0 } };
+static const struct fake_sample w2[] = { { "exits", 1, -1, 300 }, { "late", 1, -1, 150 }, { 0 } };
+static const struct fake_sample *const window_steps[] = { w0, w1, w2, NULL };
+static const uint64_t window_ns[] = { 0, 250000000, 1250000000 };
+
+static void test_late_counter_window(void **state)
+{
+	struct kvmstat_model m;
+
+	model_open(&m, window_steps, NULL, false);
+	late_ns = window_ns;
+	assert_int_equal(kvmstat_model_refresh(&m, 1.0), 0);
+	assert_null(row(&m, "late"));	/* not counting yet: no row, not a 0 */
+	assert_int_equal(kvmstat_model_refresh(&m, 2.0), 0);
+	assert_int_equal(row(&m, "late")->delta, 50);
+	assert_true(row(&m, "late")->rate > 199.9 && row(&m, "late")->rate < 200.1);
+	assert_true(row(&m, "late")->window > 0.249 && row(&m, "late")->window < 0.251);
+	assert_true(row(&m, "exits")->rate > 99.9 && row(&m, "exits")->rate < 100.1);
+	assert_int_equal(kvmstat_model_refresh(&m, 3.0), 0);
+	assert_int_equal(row(&m, "late")->delta, 100);
+	assert_true(row(&m, "late")->rate > 99.9 && row(&m, "late")->rate < 100.1);
+	late_ns = NULL;
+	kvmstat_model_free(&m);
+}
 
 static void test_vms_come_and_go(void **state)
 {
@@ -209,6 +241,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vms_come_and_go),
+		cmocka_unit_test(test_late_counter_window),
 		cmocka_unit_test(test_include_past),
 		cmocka_unit_test(test_total_counts_exits),
 		cmocka_unit_test(test_drilldown_order),

@@ -221,6 +221,7 @@ static const char *const tp_first[] = {
 	"kvm_exit", "kvm_userspace_exit", "kvm_pio", "kvm_mmio", "kvm_emulate_insn", "kvm_fpu", "kvm_msr", "kvm_page_fault",
 };
 #define TP_NR_FIRST (int)(sizeof(tp_first) / sizeof(tp_first[0]))
+#define TP_REST_NICE 10	/* the background opening's nice value (a thread's own on Linux) */
 #define TP_SMALL_REST 4	/* no background opening for fewer than this many more */
 
 static int tp_rank(const char *name)
@@ -559,6 +560,16 @@ struct tp_job {
 	int ret;
 };
 
+/* The rest is opened at a lower priority than the reads that show the first batch (and never
+ * under a real-time policy kvmstat may have been started with). */
+static void tp_background_priority(void)
+{
+	struct sched_param sp = { 0 };
+
+	(void)!sched_setscheduler(0, SCHED_OTHER, &sp);
+	(void)!setpriority(PRIO_PROCESS, 0, TP_REST_NICE);
+}
+
 static void *tp_cpu_thread(void *arg)
 {
 	struct tp_job *j = arg;
@@ -572,6 +583,7 @@ static void *tp_cpu_thread(void *arg)
 	j->ret = tp_group_open(s, g, s->nr_first);
 	tp_count_down(s, &s->first_left);
 	if (s->nr_first < s->nr_ev) {
+		tp_background_priority();
 		tp_rest_open(s, g);
 		tp_rest_enable(s, g);
 		tp_rest_done(s);
@@ -584,6 +596,7 @@ static void *tp_task_thread(void *arg)
 {
 	struct tp_job *j = arg;
 
+	tp_background_priority();
 	for (int i = j->first; i < j->first + j->n; i++)
 		tp_rest_open(j->s, &j->s->grp[i]);
 	for (int i = j->first; i < j->first + j->n; i++) {

@@ -685,6 +685,9 @@ int kvmstat_model_fields(struct kvmstat_model *m, bool all, struct dbgfs_samples
 	size_t w = 0;
 
 	for (int i = 0; i < m->nr_src; i++) {
+		/* tracepoints report every event they count on each read: their rows name them */
+		if (!all && m->src[i].ops == &dbgfs_tracepoint_provider)
+			continue;
 		/* a QMP server serves one client at a time: ask through the open connection */
 		bool live = m->src[i].ops == &dbgfs_qmp_provider;
 		int ret = live ? m->src[i].ops->read(m->src[i].state, out) : m->src[i].ops->fields(&m->dopt, out, why, why_len);

@@ -105,7 +105,8 @@ int kvmstat_model_set_drilldown(struct kvmstat_model *m, bool on, char *why, siz
 void kvmstat_model_set_view(struct kvmstat_model *m, enum kvmstat_view v);
 void kvmstat_model_reset(struct kvmstat_model *m);
 bool kvmstat_model_is_wanted(const struct kvmstat_model *m, const char *name);
-/* Every field name the open sources offer (for -f help and the log columns), sorted, unique. */
+/* Every field name the open sources offer, sorted, unique. all: also the tracepoints' (-f help,
+ * a log's columns); without it their rows stand for them. */
 int kvmstat_model_fields(struct kvmstat_model *m, bool all, struct dbgfs_samples *out, char *why, size_t why_len);
 /* The row of the current view with this key, or NULL. */
 const struct kvmstat_row *kvmstat_model_row(const struct kvmstat_model *m, const char *key);

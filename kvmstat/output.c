@@ -29,12 +29,13 @@ static const struct kvmstat_row *kvmstat_find_row(const struct kvmstat_model *m,
 }
 
 /* The columns: every field the sources offer that is wanted (children only with drilldown),
- * plus any row that appeared without being listed. */
-static int kvmstat_columns(struct kvmstat_model *m, char ***cols, unsigned *n)
+ * plus any row that appeared without being listed. listed: ask the tracepoints for their names
+ * too (a log's header, before every event has been read once); else their rows name them. */
+static int kvmstat_columns(struct kvmstat_model *m, bool listed, char ***cols, unsigned *n)
 {
 	struct dbgfs_samples f = { 0 };
 	char why[256];
-	int ret = kvmstat_model_fields(m, false, &f, why, sizeof(why));
+	int ret = kvmstat_model_fields(m, listed, &f, why, sizeof(why));
 	unsigned k = 0;
 
 	*cols = calloc(f.n + m->nr_rows + 1, sizeof(char *));
@@ -72,7 +73,7 @@ void kvmstat_print_batch(struct kvmstat_model *m, FILE *f)
 	char **cols;
 	unsigned n;
 
-	if (kvmstat_columns(m, &cols, &n) < 0)
+	if (kvmstat_columns(m, false, &cols, &n) < 0)
 		return;
 	qsort(cols, n, sizeof(cols[0]), kvmstat_cmp_str);
 	for (unsigned i = 0; i < n; i++) {
@@ -107,7 +108,7 @@ void kvmstat_print_fields(const struct dbgfs_samples *fields, FILE *f)
 
 int kvmstat_log_init(struct kvmstat_log *l, struct kvmstat_model *m, char *why, size_t why_len)
 {
-	int ret = kvmstat_columns(m, &l->cols, &l->nr_cols);
+	int ret = kvmstat_columns(m, true, &l->cols, &l->nr_cols);
 
 	if (ret < 0)
 		return ret;

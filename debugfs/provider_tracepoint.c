@@ -44,6 +44,7 @@ struct tp_group {
 	bool whole;		/* opened at start, inherited: counted in the VM's sums */
 	bool late;		/* a vCPU thread found later: counted in its vCPU's rows only */
 	bool seen;		/* in /proc/PID/task at the last rescan */
+	int checks;		/* times its name was read (a new thread may not have named itself yet) */
 	double t_open;		/* when its first batch was opened */
 };
 
@@ -222,6 +223,7 @@ static const char *const tp_first[] = {
 };
 #define TP_NR_FIRST (int)(sizeof(tp_first) / sizeof(tp_first[0]))
 #define TP_REST_NICE 10	/* the background opening's nice value (a thread's own on Linux) */
+#define TP_NAME_CHECKS 3	/* refreshes a new thread has to name itself "vcpuN" / "CPU N/KVM" */
 #define TP_SMALL_REST 4	/* no background opening for fewer than this many more */
 
 static int tp_rank(const char *name)
@@ -452,16 +454,17 @@ static void tp_rescan_threads(struct tp_state *s)
 
 		if (tid <= 0)
 			continue;
-		if ((g = tp_find_tid(s, tid))) {
+		if ((g = tp_find_tid(s, tid)) && (!g->late || g->vcpu >= 0 || g->checks >= TP_NAME_CHECKS)) {
 			g->seen = true;
 			continue;
 		}
 		vcpu = tp_thread_vcpu(s, tid);
-		g = tp_new_group(s, tid, -1, vcpu, false);
-		if (!g)
+		if (!g && !(g = tp_new_group(s, tid, -1, vcpu, false)))
 			break;
+		g->vcpu = vcpu;
 		g->seen = true;
 		g->late = true;
+		g->checks++;
 		if (vcpu >= 0 && vcpu < s->max_vcpu && tp_group_open(s, g, s->nr_shown) < 0)
 			g->ok = false;	/* ended meanwhile, or out of descriptors: its counts stay in the VM's */
 	}
@@ -806,7 +809,7 @@ static void tp_read_batch(struct tp_state *s, struct tp_group *g, int from, int 
 static bool tp_has_vcpu(const struct tp_state *s, int vcpu)
 {
 	for (int i = 0; i < s->nr_grp; i++)
-		if (s->grp[i].vcpu == vcpu && (s->grp[i].whole || s->grp[i].late))
+		if (s->grp[i].vcpu == vcpu && s->grp[i].ok && (s->grp[i].whole || s->grp[i].late))
 			return true;
 	return false;
 }

@@ -87,6 +87,38 @@ tp_vmscope() {
 	else tap_fail "tracepoints-vmscope-kvm_pio" "kvm_pio ${n:-none} < $N: $(cat "$tmp/vt.out" "$tmp/vt.err" "$tmp/vs.err")"; fi
 }
 
+# A vCPU thread that starts after kvmstat -p gets counters of its own: the process is stopped
+# before exec (one thread), kvmstat attaches, vmscope -S creates "vcpu0" paused; once kvmstat has
+# refreshed twice since (a rescan each), QMP cont runs the guest: vcpu0's own kvm_pio row has the
+# N writes (before, later threads were only summed into their creator and had no vCPU rows).
+tp_vmscope_late_vcpu() {
+	local sock=$tmp/late.sock out=$tmp/late.json
+	sh -c 'kill -STOP $$; exec "$@"' sh $B/vmscope -S --accel kvm --kernel "$GUEST" --append "iters=$N" \
+		--qmp "unix:$sock" --serial "file:$tmp/late.serial" 2>"$tmp/late.err" &
+	local vp=$!; pids+=($vp)
+	for _ in $(seq 200); do [ "$(awk '{ print $3 }' /proc/$vp/stat 2>/dev/null)" = T ] && break; sleep 0.01; done
+	"$K" --json --vcpus -t -p $vp -s 0.1 --count 600 -f '^kvm_(pio|userspace_exit)$' >"$out" 2>"$tmp/late.k.err" &
+	local kp=$!; pids+=($kp)
+	wait_for "$tmp/late.k.err" "reading tracepoints"
+	kill -CONT $vp
+	local named=
+	for _ in $(seq 400); do grep -qx vcpu0 /proc/$vp/task/*/comm 2>/dev/null && { named=1; break; }; sleep 0.05; done
+	local lines; lines=$(wc -l <"$out")
+	for _ in $(seq 400); do [ "$(wc -l <"$out")" -ge $((lines + 2)) ] && break; sleep 0.05; done
+	for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.01; done
+	qmp "$sock" '{"execute": "cont"}' >/dev/null
+	wait $vp
+	local n=0
+	for _ in $(seq 400); do
+		n=$(grep -o '"name":"vcpu0/kvm_pio","total":[0-9]*' "$out" | tail -1 | sed 's/.*://')
+		[ "${n:-0}" -ge $N ] && break; sleep 0.05
+	done
+	kill $kp 2>/dev/null; wait $kp 2>/dev/null
+	if [ -z "$named" ]; then tap_fail "tracepoints-late-vcpu-thread" "no thread named vcpu0 in $vp: $(cat "$tmp/late.err")"
+	elif [ "${n:-0}" -ge $N ]; then tap_ok "tracepoints-late-vcpu-thread (vcpu0/kvm_pio $n >= $N)"
+	else tap_fail "tracepoints-late-vcpu-thread" "vcpu0/kvm_pio ${n:-none} < $N: $(tail -2 "$out") $(cat "$tmp/late.k.err")"; fi
+}
+
 # ---- QMP provider against a real QEMU: exits of the halted guest >= N (io_exits where the
 # host counts them: the nested PVM host here counts port I/O in "exits" only) ----
 qmp_qemu() {
@@ -144,7 +176,8 @@ else
 	tap_skip "qmp-qemu-exits" "$why"
 fi
 if [ -x $B/vmscope ] && $B/vmscope --help 2>&1 | grep -q -- '--qmp'; then
-	if why=$(tracefs_ok); then tp_vmscope; else tap_skip "tracepoints-vmscope-kvm_pio" "tracepoints unavailable: $why"; fi
+	if why=$(tracefs_ok); then tp_vmscope; tp_vmscope_late_vcpu
+	else tap_skip "tracepoints-vmscope-kvm_pio" "tracepoints unavailable: $why"; tap_skip "tracepoints-late-vcpu-thread" "$why"; fi
 	qmp_vmscope kvm
 	if $B/vmscope --help 2>&1 | grep -q interp; then qmp_vmscope interp; else tap_skip "qmp-vmscope-interp-exact" "vmscope has no interpreter backend yet (--accel interp)"; fi
 else

@@ -7,6 +7,7 @@
  *   - "tracepoints" <tracefs>/events/kvm*: perf_event_open counters, per CPU or per thread of
  *                   a pid, with per-exit-reason children through tracepoint filters;
  *   - "qmp"         query-stats over a QMP unix socket (QEMU or vmscope);
+ *   - "vmscope-qmp" the same for every running vmscope guest's default socket;
  * plus the KVM_GET_STATS_FD binary-stats decoder, the tracefs format parser, and the small JSON
  * reader/writer QMP needs.
  *
@@ -69,6 +70,7 @@ struct dbgfs_options {
 	const char *tracefs_root;	/* the tracefs mount (holds events/) */
 	const char *proc_root;		/* /proc, for threads of a pid */
 	const char *qmp_path;		/* QMP unix socket */
+	const char *qmp_dir;		/* vmscope-qmp: where to look instead of /run/vmscope and $XDG_RUNTIME_DIR */
 	int pid;			/* 0 = every VM */
 	bool drilldown;			/* tracepoints: per-exit-reason children */
 	bool per_vcpu;			/* split by vCPU where the source can */
@@ -82,7 +84,8 @@ struct dbgfs_options {
 
 struct dbgfs_provider_ops {
 	const char *name;
-	/* -errno and one line (what failed, why, how to fix) in why. */
+	/* -errno and one line (what failed, why, how to fix) in why; vmscope-qmp returns how many
+	 * guests it found. */
 	int (*open)(const struct dbgfs_options *opt, void **state, char *why, size_t why_len);
 	/* Appends the current cumulative counters. Values of vanished VMs just stop appearing. */
 	int (*read)(void *state, struct dbgfs_samples *out);
@@ -97,6 +100,9 @@ struct dbgfs_provider_ops {
 extern const struct dbgfs_provider_ops dbgfs_debugfs_provider;
 extern const struct dbgfs_provider_ops dbgfs_tracepoint_provider;
 extern const struct dbgfs_provider_ops dbgfs_qmp_provider;
+/* "vmscope-qmp": every running vmscope guest's QMP socket (PID.qmp in /run/vmscope,
+ * vmscope-PID.qmp in $XDG_RUNTIME_DIR), rescanned on each read; stale ones skipped quietly. */
+extern const struct dbgfs_provider_ops dbgfs_vmscope_qmp_provider;
 
 /* ---- tracefs event formats ---- */
 

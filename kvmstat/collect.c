@@ -109,6 +109,7 @@ int kvmstat_model_init(struct kvmstat_model *m, const struct kvmstat_opts *opt, 
 	m->dopt.tracefs_root = opt->tracefs_root;
 	m->dopt.proc_root = opt->proc_root;
 	m->dopt.qmp_path = opt->qmp;
+	m->dopt.qmp_dir = opt->qmp_dir;
 	m->dopt.pid = opt->pid;
 	m->dopt.drilldown = opt->drilldown || (opt->fields && strchr(opt->fields, '('));
 	m->dopt.per_vcpu = opt->per_vcpu;
@@ -134,6 +135,7 @@ struct kvmstat_src_def {
 };
 static const struct kvmstat_src_def kvmstat_src_defs[] = {
 	{ KVMSTAT_SRC_QMP, &dbgfs_qmp_provider, false },
+	{ KVMSTAT_SRC_VMSCOPE, &dbgfs_vmscope_qmp_provider, false },
 	{ KVMSTAT_SRC_TRACEPOINTS, &dbgfs_tracepoint_provider, true },
 	{ KVMSTAT_SRC_DEBUGFS, &dbgfs_debugfs_provider, false },
 };
@@ -150,18 +152,20 @@ static int kvmstat_open_one(struct kvmstat_model *m, const struct kvmstat_src_de
 	m->nr_src++;
 	snprintf(m->src_names + strlen(m->src_names), sizeof(m->src_names) - strlen(m->src_names), "%s%s",
 		 m->src_names[0] ? "+" : "", d->ops->name);
-	return 0;
+	return ret;	/* vmscope-qmp: how many guests it found */
 }
 
 /*
  * Explicit sources (-d, -t, --qmp) must all open. Without any, take tracepoints, else debugfs,
- * and say why the others were not used.
+ * and say why the others were not used. Optional ones (a vmscope guest's QMP socket, or all of
+ * them) are added when they open, but never stand in for the host-wide source.
  */
 int kvmstat_model_open(struct kvmstat_model *m, char *why, size_t why_len)
 {
 	unsigned want = (m->opt.sources | (m->opt.qmp ? KVMSTAT_SRC_QMP : 0)) & ~m->opt.optional;
 	char msg[512];
-	int ret = -ENOENT;
+	int ret = -ENOENT, picked = 0;
+	bool standin = false;
 
 	m->src_names[0] = 0;
 	m->nr_src = 0;
@@ -171,15 +175,20 @@ int kvmstat_model_open(struct kvmstat_model *m, char *why, size_t why_len)
 		bool optional = m->opt.optional & d->mask;
 
 		if (optional) {	/* added when it works, never the reason to fail */
-			if (kvmstat_open_one(m, d, msg, sizeof(msg)) < 0)
+			int r = kvmstat_open_one(m, d, msg, sizeof(msg));
+
+			if (r < 0)
 				kvmstat_notice_cb(m, msg);
+			else	/* the guest -p names, or guests found: enough on their own */
+				standin |= d->mask == KVMSTAT_SRC_QMP || r > 0;
 			continue;
 		}
-		if (want ? !(want & d->mask) : d->mask == KVMSTAT_SRC_QMP)
+		if (want ? !(want & d->mask) : d->mask & (KVMSTAT_SRC_QMP | KVMSTAT_SRC_VMSCOPE))
 			continue;
-		if (!want && m->nr_src && !(m->nr_src == 1 && m->src[0].ops == &dbgfs_qmp_provider))
+		if (!want && picked)
 			break;
 		ret = kvmstat_open_one(m, d, msg, sizeof(msg));
+		picked += ret >= 0;
 		if (ret < 0 && want) {
 			snprintf(why, why_len, "%s", msg);
 			kvmstat_model_close(m, true);
@@ -188,8 +197,9 @@ int kvmstat_model_open(struct kvmstat_model *m, char *why, size_t why_len)
 		if (ret < 0)
 			kvmstat_notice_cb(m, msg);
 	}
-	if (!m->nr_src) {
+	if (!picked && !standin) {
 		snprintf(why, why_len, "no statistics source works (last: %s)", msg);
+		kvmstat_model_close(m, true);
 		return ret < 0 ? ret : -ENOENT;
 	}
 	return 0;

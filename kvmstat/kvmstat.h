@@ -14,18 +14,19 @@
 #include "debugfs/debugfs.h"
 
 #define KVMSTAT_HIST 24
-#define KVMSTAT_MAX_SRC 3
+#define KVMSTAT_MAX_SRC 4
 #define KVMSTAT_DEFAULT_DELAY 3.0
 
 enum kvmstat_view { KVMSTAT_VIEW_EVENTS, KVMSTAT_VIEW_GUESTS, KVMSTAT_VIEW_VCPUS };
 enum kvmstat_sort { KVMSTAT_SORT_RATE, KVMSTAT_SORT_TOTAL };
-enum kvmstat_src_mask { KVMSTAT_SRC_DEBUGFS = 1, KVMSTAT_SRC_TRACEPOINTS = 2, KVMSTAT_SRC_QMP = 4 };
+enum kvmstat_src_mask { KVMSTAT_SRC_DEBUGFS = 1, KVMSTAT_SRC_TRACEPOINTS = 2, KVMSTAT_SRC_QMP = 4,
+			KVMSTAT_SRC_VMSCOPE = 8 /* every vmscope guest's QMP socket */ };
 
 struct kvmstat_opts {
 	bool once, log, csv, json, include_past, skip_zero, drilldown, per_vcpu;
 	unsigned sources;		/* enum kvmstat_src_mask; 0 = pick what works */
 	unsigned optional;		/* sources to add when they work (a vmscope guest's QMP socket) */
-	const char *log_file, *fields, *guest, *qmp;
+	const char *log_file, *fields, *guest, *qmp, *qmp_dir;
 	const char *debugfs_root, *tracefs_root, *proc_root;
 	int pid;
 	unsigned count;			/* --count: intervals before exiting, 0 = forever */

@@ -168,6 +168,29 @@ qmp_vmscope() {
 	if [ ! -e "$sock" ]; then tap_ok "qmp-vmscope-$accel-socket-removed"; else tap_fail "qmp-vmscope-$accel-socket-removed" "$sock left behind"; fi
 }
 
+# ---- without -p: every vmscope guest's QMP socket (here in --qmp-dir), stale ones skipped ----
+qmp_discovery() {
+	local run=$tmp/run; mkdir -p "$run"
+	local a b d
+	sh -c 'exec "$@" --qmp "unix:'"$run"'/$$.qmp"' sh $B/vmscope --accel kvm --kernel "$GUEST" --append "iters=$N" \
+		--serial "file:$tmp/da.serial" --no-shutdown --name "kvmstat-disc-a" 2>"$tmp/da.err" &
+	a=$!; pids+=($a)
+	sh -c 'exec "$@" --qmp "unix:'"$run"'/vmscope-$$.qmp"' sh $B/vmscope --accel kvm --kernel "$GUEST" --append "iters=$N" \
+		--serial "file:$tmp/db.serial" --no-shutdown --name "kvmstat-disc-b" 2>"$tmp/db.err" &
+	b=$!; pids+=($b)
+	sleep 0 & d=$!; wait $d	# a pid that has ended: its socket file is stale
+	python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$run/$d.qmp"
+	if ! wait_for "$tmp/da.serial" "writes of" || ! wait_for "$tmp/db.serial" "writes of"; then
+		tap_fail "qmp-discovery" "guests did not finish: $(cat "$tmp/da.err" "$tmp/db.err")"; return; fi
+	for _ in $(seq 200); do [ -S "$run/$a.qmp" ] && [ -S "$run/vmscope-$b.qmp" ] && break; sleep 0.01; done
+	"$K" --qmp-dir "$run" -1 -i -s 0.1 -f '^vmscope\.pio_unassigned_writes$' >"$tmp/d.out" 2>"$tmp/d.err"
+	local rc=$? n; n=$(awk '$1 == "vmscope.pio_unassigned_writes" { print $2 }' "$tmp/d.out")
+	if [ $rc = 0 ] && [ "${n:-0}" = $((2 * N)) ] && grep -q "vmscope-qmp" "$tmp/d.err" && ! grep -q "$d" "$tmp/d.err"; then
+		tap_ok "qmp-discovery-every-guest ($n == 2 x $N, stale socket skipped quietly)"
+	else tap_fail "qmp-discovery-every-guest" "exit $rc, writes ${n:-none} != $((2 * N)): $(cat "$tmp/d.out" "$tmp/d.err")"; fi
+	kill $a $b 2>/dev/null; wait $a $b 2>/dev/null
+}
+
 if why=$(qemu_usable); then
 	if why=$(tracefs_ok); then tp_qemu; else tap_skip "tracepoints-qemu-kvm_pio" "tracepoints unavailable: $why"; fi
 	qmp_qemu
@@ -179,6 +202,7 @@ if [ -x $B/vmscope ] && $B/vmscope --help 2>&1 | grep -q -- '--qmp'; then
 	if why=$(tracefs_ok); then tp_vmscope; tp_vmscope_late_vcpu
 	else tap_skip "tracepoints-vmscope-kvm_pio" "tracepoints unavailable: $why"; tap_skip "tracepoints-late-vcpu-thread" "$why"; fi
 	qmp_vmscope kvm
+	qmp_discovery
 	if $B/vmscope --help 2>&1 | grep -q interp; then qmp_vmscope interp; else tap_skip "qmp-vmscope-interp-exact" "vmscope has no interpreter backend yet (--accel interp)"; fi
 else
 	tap_skip "tracepoints-vmscope-kvm_pio" "vmscope with --qmp not built yet"

@@ -334,7 +334,7 @@ static uint64_t fetch_lin(const struct x86_cpu *cpu)
 static struct x86_block *block_alloc(struct x86_cpu *cpu)
 {
 	struct x86_blocks *b = cpu->blocks;
-	size_t sz = sizeof(struct x86_block) + BLOCK_MAX * sizeof(struct x86_insn);
+	size_t sz = sizeof(struct x86_block) + (BLOCK_MAX + 1) * sizeof(struct x86_insn);
 	struct x86_block *blk;
 	if (b->used + sz > ARENA_SIZE)
 		x86_blocks_flush(cpu);
@@ -343,11 +343,55 @@ static struct x86_block *block_alloc(struct x86_cpu *cpu)
 	return blk;
 }
 
+static void insn_end_fn(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	(void)cpu;
+	(void)in;
+}
+
+void x86_insn_end(struct x86_insn *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->fn = in->entry = insn_end_fn;
+}
+
+void x86_enter(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t rip = cpu->blk_rip + in->boff;
+	cpu->rip = rip;
+	cpu->next_rip = rip + in->len;	/* block_enterable: no IP wrap inside a block */
+	in->fn(cpu, in);
+}
+
+static void block_link(struct x86_cpu *cpu, const struct x86_insn *in);
+
+/* Entries (see x86_chain), offsets and the sentinel. The sentinel sets RIP past the block when
+ * the last instruction left it unset (a RIP-free handler); after any other it keeps next_rip,
+ * which a branch may have changed. */
+static void block_entries(struct x86_block *blk)
+{
+	struct x86_insn *end = &blk->insns[blk->n];
+	unsigned off = 0;
+	for (struct x86_insn *in = blk->insns; in < end; in++) {
+		in->boff = (uint16_t)off;
+		in->entry = x86_is_rip_free(in->fn) ? in->fn : x86_enter;
+		off += in->len;
+	}
+	x86_insn_end(end);
+	end->fn = end->entry = block_link;
+	end->imm = (uintptr_t)blk;
+	end->boff = (uint16_t)off;
+	if (blk->n && end[-1].entry != x86_enter)
+		end->entry = x86_enter;
+}
+
 static void block_commit(struct x86_cpu *cpu, struct x86_block *blk)
 {
 	struct x86_blocks *b = cpu->blocks;
 	unsigned h = hash_of(blk->gpa, blk->key);
-	b->used += (sizeof(struct x86_block) + blk->n * sizeof(struct x86_insn) + 15) & ~(size_t)15;
+	x86_flags_liveness(blk->insns, blk->n);
+	block_entries(blk);
+	b->used += (sizeof(struct x86_block) + (blk->n + 1u) * sizeof(struct x86_insn) + 15) & ~(size_t)15;
 	blk->valid = true;
 	blk->hnext = b->hash[h];
 	b->hash[h] = blk;
@@ -357,7 +401,7 @@ static void block_commit(struct x86_cpu *cpu, struct x86_block *blk)
 
 /* Builds a block at the current RIP; NULL when the first instruction must run uncached (*single). */
 static struct x86_block *block_translate(struct x86_cpu *cpu, uint64_t lin, uint64_t gpa, uint32_t key,
-					 struct x86_insn *single)
+					 struct x86_insn single[2])
 {
 	struct x86_block *blk = block_alloc(cpu);
 	uint64_t g;
@@ -377,7 +421,8 @@ static struct x86_block *block_translate(struct x86_cpu *cpu, uint64_t lin, uint
 		if (crosses || gpa >= cpu->bus.ram_size) {
 			if (blk->n)
 				break;
-			*single = *in;
+			single[0] = *in;
+			x86_insn_end(&single[1]);
 			return NULL;
 		}
 		blk->n++;
@@ -392,25 +437,80 @@ static struct x86_block *block_translate(struct x86_cpu *cpu, uint64_t lin, uint
 static struct x86_block *block_lookup(struct x86_cpu *cpu, uint64_t lin, struct x86_tlbe *e, uint32_t key,
 				      struct x86_insn *single);
 
+/* Decodes the instruction at lin into single[0] (single[1]: its sentinel); #UD when undecodable. */
+static void decode_single(struct x86_cpu *cpu, uint64_t lin, struct x86_insn single[2])
+{
+	uint64_t gpa;
+	bool crosses;
+	if (decode_at(cpu, lin, single, &gpa, &crosses))
+		x86_ud(cpu);
+	x86_insn_end(&single[1]);
+}
+
+static uint64_t ip_mask(const struct x86_cpu *cpu)
+{
+	return cpu->mode == X86_MODE_LONG64 ? ~0ull : x86_mask(cpu->code_size);
+}
+
+/* Outside 64-bit mode a block is entered only when it fits: the CS limit then holds for every
+ * instruction in it (the block is one straight run of bytes, so checking its last byte is enough),
+ * and IP does not wrap inside it (the run loop adds lengths without masking). Otherwise (a block
+ * decoded under another CS, running past the limit or the top of the IP range) its first
+ * instruction runs alone; exec_one checks that instruction's own extent, so a #GP comes at the
+ * right instruction. */
+static inline bool block_fits(const struct x86_cpu *cpu, const struct x86_block *blk)
+{
+	return __builtin_expect(cpu->mode == X86_MODE_LONG64, 1) ||
+	       (cpu->rip + blk->nbytes - 1 <= cpu->seg[X86_CS].limit && cpu->rip + blk->nbytes <= ip_mask(cpu));
+}
+
+static inline struct x86_block *block_enterable(struct x86_cpu *cpu, struct x86_block *blk, uint64_t lin,
+						struct x86_insn single[2])
+{
+	if (block_fits(cpu, blk))
+		return blk;
+	decode_single(cpu, lin, single);
+	return NULL;
+}
+
+static inline uint32_t block_key(const struct x86_cpu *cpu)
+{
+	return mode_key(cpu) | (uint32_t)cpu->tlb_user << 8;
+}
+
+static inline struct x86_jc *jc_slot(const struct x86_cpu *cpu, uint64_t lin)
+{
+	return &cpu->blocks->jc[(lin ^ (lin >> 12)) & (JC_SIZE - 1)];
+}
+
+/* The jump cache's block for lin, or NULL. */
+static inline struct x86_block *jc_probe(const struct x86_cpu *cpu, uint64_t lin, uint32_t key)
+{
+	const struct x86_jc *jc = jc_slot(cpu, lin);
+	if (jc->lin == lin && jc->key == key && jc->gen == cpu->jc_gen && jc->blk->valid)
+		return jc->blk;
+	return NULL;
+}
+
 static struct x86_block *block_find(struct x86_cpu *cpu, struct x86_insn *single)
 {
 	uint64_t lin = fetch_lin(cpu);
-	struct x86_tlbe *e = &cpu->tlb_x[(lin >> 12) & (X86_TLB_SIZE - 1)];
-	uint32_t key = mode_key(cpu) | (uint32_t)cpu->tlb_user << 8;
-	struct x86_jc *jc = &cpu->blocks->jc[(lin ^ (lin >> 12)) & (JC_SIZE - 1)];
+	uint32_t key = block_key(cpu);
+	struct x86_jc *jc;
 	struct x86_block *blk;
 	if (cpu->mode != X86_MODE_LONG64 && cpu->rip > cpu->seg[X86_CS].limit)
 		x86_gp0(cpu);
-	if (jc->lin == lin && jc->key == key && jc->gen == cpu->jc_gen && jc->blk->valid)
-		return jc->blk;
-	blk = block_lookup(cpu, lin, e, key & 0xff, single);
+	if ((blk = jc_probe(cpu, lin, key)))
+		return block_enterable(cpu, blk, lin, single);
+	blk = block_lookup(cpu, lin, &cpu->tlb_x[(lin >> 12) & (X86_TLB_SIZE - 1)], key & 0xff, single);
 	if (blk) {
+		jc = jc_slot(cpu, lin);
 		jc->lin = lin;
 		jc->key = key;
 		jc->gen = cpu->jc_gen;
 		jc->blk = blk;
 	}
-	return blk;
+	return blk ? block_enterable(cpu, blk, lin, single) : NULL;
 }
 
 static struct x86_block *block_lookup(struct x86_cpu *cpu, uint64_t lin, struct x86_tlbe *e, uint32_t key,
@@ -432,32 +532,66 @@ static struct x86_block *block_lookup(struct x86_cpu *cpu, uint64_t lin, struct 
 
 /* ---- execution ---- */
 
+/* One lone instruction; in[1] is its sentinel. Outside 64-bit mode, #GP(0) when any of its
+ * bytes lies beyond the CS limit. */
 static inline void exec_one(struct x86_cpu *cpu, const struct x86_insn *in)
 {
-	cpu->next_rip = cpu->rip + in->len;
-	if (cpu->mode != X86_MODE_LONG64)
-		cpu->next_rip &= x86_mask(cpu->code_size);
+	if (cpu->mode != X86_MODE_LONG64 && cpu->rip + in->len - 1 > cpu->seg[X86_CS].limit)
+		x86_gp0(cpu);
+	cpu->next_rip = (cpu->rip + in->len) & ip_mask(cpu);
 	in->fn(cpu, in);
 	cpu->rip = cpu->next_rip;
 	cpu->icount++;
 }
 
-/* The hot loop. Instructions retired are counted per block (an exception in the middle of a
- * block leaves the count short by the instructions before it). */
+/* The hot loop: each pass runs one instruction's entry, or a chain of them (x86_chain), and
+ * goes on at cpu->resume; a block's sentinel may go straight on into the next block
+ * (block_link), so cpu->cur_blk is the block running now. Instructions retired are counted per
+ * block (an exception in the middle of a block leaves the count short by the instructions
+ * before it). */
 static void exec_block(struct x86_cpu *cpu, const struct x86_block *blk)
 {
-	const struct x86_insn *in = blk->insns, *end = in + blk->n;
-	uint64_t mask = cpu->mode == X86_MODE_LONG64 ? ~0ull : x86_mask(cpu->code_size);
+	const struct x86_insn *in = blk->insns, *end;
+	cpu->blk_rip = cpu->rip;
+	cpu->cur_blk = blk;
 	cpu->end_block = false;
-	while (in < end) {
-		cpu->next_rip = (cpu->rip + in->len) & mask;
-		in->fn(cpu, in);
-		cpu->rip = cpu->next_rip;
-		in++;
-		if (__builtin_expect(cpu->end_block, 0))
-			break;
+	do {
+		cpu->resume = in + 1;
+		in->entry(cpu, in);
+		in = cpu->resume;
+	} while (!cpu->end_block);
+	cpu->rip = cpu->next_rip;
+	blk = cpu->cur_blk;
+	end = blk->insns + blk->n;
+	if (in <= end)	/* stopped inside the block (else its sentinel counted it) */
+		cpu->icount += (uint64_t)(in - blk->insns);
+}
+
+/* Whether the sentinel may go on into the next block: nothing for the run loop to look at. */
+static inline bool may_link(struct x86_cpu *cpu)
+{
+	return !(cpu->shutdown | cpu->debug_hit | cpu->halted | cpu->slow | cpu->intr_shadow) &&
+	       cpu->icount < cpu->stop_icount && !(cpu->irq_check && (cpu->rflags & X86_IF)) &&
+	       (cpu->poll + 1) % POLL_EVERY != 0 && !__atomic_load_n(&cpu->kick, __ATOMIC_RELAXED);
+}
+
+/* A block's sentinel: counts the block, then enters the next one when it is in the jump cache
+ * and nothing needs the run loop (as QEMU chains translation blocks); else ends the run. */
+static void block_link(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	const struct x86_block *blk = (const struct x86_block *)(uintptr_t)in->imm;
+	struct x86_block *next;
+	cpu->rip = cpu->next_rip;
+	cpu->icount += blk->n;
+	if (!may_link(cpu) || !(next = jc_probe(cpu, fetch_lin(cpu), block_key(cpu))) || !block_fits(cpu, next)) {
+		cpu->end_block = true;
+		return;
 	}
-	cpu->icount += (uint64_t)(in - blk->insns);
+	cpu->poll++;
+	cpu->blk_rip = cpu->rip;
+	cpu->cur_blk = next;
+	cpu->resume = next->insns + 1;
+	next->insns[0].entry(cpu, next->insns);
 }
 
 /* The INTR line is looked at only when something may have changed it or the ability to take it:
@@ -531,7 +665,7 @@ static void guest_exec_bp(struct x86_cpu *cpu, uint64_t lin)
 static bool step_slow(struct x86_cpu *cpu)
 {
 	uint64_t lin = fetch_lin(cpu), gpa;
-	struct x86_insn in;
+	struct x86_insn in[2];
 	bool crosses, tf = cpu->rflags & X86_TF;
 	if (lin != cpu->bp_skip && (sw_bp_at(cpu, lin) || hw_bp_at(cpu, lin))) {
 		cpu->debug_reason = sw_bp_at(cpu, lin) ? X86_DBG_SWBREAK : X86_DBG_HWBREAK;
@@ -543,11 +677,12 @@ static bool step_slow(struct x86_cpu *cpu)
 	guest_exec_bp(cpu, lin);
 	if (cpu->mode != X86_MODE_LONG64 && cpu->rip > cpu->seg[X86_CS].limit)
 		x86_gp0(cpu);
-	if (decode_at(cpu, lin, &in, &gpa, &crosses))
+	if (decode_at(cpu, lin, in, &gpa, &crosses))
 		x86_ud(cpu);
+	x86_insn_end(&in[1]);
 	cpu->end_block = false;
 	cpu->guest_db = false;
-	exec_one(cpu, &in);
+	exec_one(cpu, in);
 	cpu->rflags &= ~(uint64_t)X86_RF;
 	if (cpu->guest_db || (tf && !cpu->debug_hit)) {	/* data breakpoint or single-step trap */
 		if (tf)
@@ -568,10 +703,10 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 {
 	jmp_buf jb;
 	uint64_t stop = max_insns ? cpu->icount + max_insns : ~0ull;
-	unsigned poll = 0;
-	struct x86_insn single;
+	struct x86_insn single[2];
 	cpu->jmp = &jb;
 	cpu->irq_check = true;
+	cpu->stop_icount = stop;
 	if (setjmp(jb)) {
 		cpu->end_block = false;
 		x86_exception_entry(cpu);
@@ -590,7 +725,7 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 			__atomic_store_n(&cpu->kick, 0, __ATOMIC_RELAXED);
 			return X86_RUN_REQUEST;
 		}
-		if (++poll % POLL_EVERY == 0) {
+		if (++cpu->poll % POLL_EVERY == 0) {
 			cpu->irq_check = true;
 			if (cpu->bus.has_request && cpu->bus.has_request(cpu->bus.opaque))
 				return X86_RUN_REQUEST;
@@ -604,11 +739,8 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 		if (cpu->slow || cpu->intr_shadow) {
 			cpu->intr_shadow = false;
 			if (!cpu->slow) {
-				uint64_t gpa;
-				bool crosses;
-				if (decode_at(cpu, fetch_lin(cpu), &single, &gpa, &crosses))
-					x86_ud(cpu);
-				exec_one(cpu, &single);
+				decode_single(cpu, fetch_lin(cpu), single);
+				exec_one(cpu, single);
 				continue;
 			}
 			if (step_slow(cpu)) {
@@ -617,10 +749,10 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 			}
 			continue;
 		}
-		blk = block_find(cpu, &single);
+		blk = block_find(cpu, single);
 		if (blk)
 			exec_block(cpu, blk);
 		else
-			exec_one(cpu, &single);
+			exec_one(cpu, single);
 	}
 }

@@ -233,6 +233,7 @@ int x86_decode(const struct x86_cpu *cpu, const uint8_t *bytes, unsigned len, st
 		in->flags = X86_IF_BRANCH;
 	}
 	finish_flags(in);
+	in->fn = x86_sse_alias(in, in->fn);
 	in->fn = x86_specialize(in);
 	return 0;
 }

@@ -10,36 +10,34 @@
 #define R0(in) (cpu->r[(in)->op[0].reg])
 #define R1(in) (cpu->r[(in)->op[1].reg])
 
-/* 32-bit results are zero-extended into the 64-bit register. */
-#define ALU_RR(name, expr, lfop, write)                                                      \
-	static void name##_rr64(struct x86_cpu *cpu, const struct x86_insn *in)              \
+#define ALL_FLAGS X86_ARITH_FLAGS
+#define OSZAP (X86_OF | X86_SF | X86_ZF | X86_AF | X86_PF)
+
+/* One register ALU handler: T is the operand type (32-bit results are zero-extended into the
+ * 64-bit register), SRC the second operand, FLAGS false for the variant the block's flag
+ * liveness picks when a later instruction overwrites every flag this one sets. */
+#define ALU_ONE(fname, T, SRC, expr, lfop, write, FLAGS)                                     \
+	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)                    \
 	{                                                                                    \
-		uint64_t a = R0(in), b = R1(in), res = (expr);                               \
+		uint64_t a = (T)R0(in), b = (T)(SRC), res = (T)(expr);                       \
 		if (write)                                                                   \
 			R0(in) = res;                                                        \
-		x86_lf_set(cpu, lfop, 8, res, a, b);                                         \
-	}                                                                                    \
-	static void name##_rr32(struct x86_cpu *cpu, const struct x86_insn *in)              \
-	{                                                                                    \
-		uint64_t a = (uint32_t)R0(in), b = (uint32_t)R1(in), res = (uint32_t)(expr); \
-		if (write)                                                                   \
-			R0(in) = res;                                                        \
-		x86_lf_set(cpu, lfop, 4, res, a, b);                                         \
-	}                                                                                    \
-	static void name##_ri64(struct x86_cpu *cpu, const struct x86_insn *in)              \
-	{                                                                                    \
-		uint64_t a = R0(in), b = in->imm, res = (expr);                              \
-		if (write)                                                                   \
-			R0(in) = res;                                                        \
-		x86_lf_set(cpu, lfop, 8, res, a, b);                                         \
-	}                                                                                    \
-	static void name##_ri32(struct x86_cpu *cpu, const struct x86_insn *in)              \
-	{                                                                                    \
-		uint64_t a = (uint32_t)R0(in), b = (uint32_t)in->imm, res = (uint32_t)(expr); \
-		if (write)                                                                   \
-			R0(in) = res;                                                        \
-		x86_lf_set(cpu, lfop, 4, res, a, b);                                         \
+		if (FLAGS)                                                                   \
+			x86_lf_set(cpu, lfop, sizeof(T), res, a, b);                         \
+		else                                                                         \
+			(void)a, (void)b;                                                    \
+		x86_chain(cpu, in);                                                          \
 	}
+
+#define ALU_RR(name, expr, lfop, write)                                          \
+	ALU_ONE(name##_rr64, uint64_t, R1(in), expr, lfop, write, true)          \
+	ALU_ONE(name##_rr32, uint32_t, R1(in), expr, lfop, write, true)          \
+	ALU_ONE(name##_ri64, uint64_t, in->imm, expr, lfop, write, true)         \
+	ALU_ONE(name##_ri32, uint32_t, in->imm, expr, lfop, write, true)         \
+	ALU_ONE(name##_rr64_nf, uint64_t, R1(in), expr, lfop, write, false)      \
+	ALU_ONE(name##_rr32_nf, uint32_t, R1(in), expr, lfop, write, false)      \
+	ALU_ONE(name##_ri64_nf, uint64_t, in->imm, expr, lfop, write, false)     \
+	ALU_ONE(name##_ri32_nf, uint32_t, in->imm, expr, lfop, write, false)
 
 ALU_RR(f_add, a + b, X86_LF_ADD, true)
 ALU_RR(f_sub, a - b, X86_LF_SUB, true)
@@ -49,103 +47,252 @@ ALU_RR(f_xor, a ^ b, X86_LF_LOGIC, true)
 ALU_RR(f_cmp, a - b, X86_LF_SUB, false)
 ALU_RR(f_test, a & b, X86_LF_LOGIC, false)
 
-static void f_mov_rr64(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = R1(in); }
-static void f_mov_rr32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = (uint32_t)R1(in); }
-static void f_mov_ri64(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = in->imm; }
-static void f_mov_ri32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = (uint32_t)in->imm; }
+static void f_mov_rr64(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = R1(in); x86_chain(cpu, in); }
+static void f_mov_rr32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = (uint32_t)R1(in); x86_chain(cpu, in); }
+static void f_mov_ri64(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = in->imm; x86_chain(cpu, in); }
+static void f_mov_ri32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = (uint32_t)in->imm; x86_chain(cpu, in); }
 
-#define INCDEC(name, delta, lfop)                                                    \
-	static void name##64(struct x86_cpu *cpu, const struct x86_insn *in)          \
+static const uint64_t size_mask[16] = { 0, 0xff, 0xffff, 0, 0xffffffff, 0, 0, 0, ~0ull };
+
+/* CF from the common lazy states, inline; false for the others (the caller then takes the
+ * generic handler: a tail call, so the fast path needs no stack frame). */
+static inline __attribute__((always_inline)) bool quick_cf(const struct x86_cpu *cpu, bool *cf)
+{
+	const struct x86_lazy *l = &cpu->lf;
+	uint64_t m = size_mask[l->size & 15];
+	switch (l->op) {
+	case X86_LF_NONE: *cf = cpu->rflags & X86_CF; return true;
+	case X86_LF_LOGIC: *cf = false; return true;
+	case X86_LF_INC: case X86_LF_DEC: *cf = l->b; return true;
+	case X86_LF_ROT: *cf = l->rot_flags & 1; return true;
+	case X86_LF_ADD: *cf = (l->res & m) < (l->a & m); return true;
+	case X86_LF_SUB: *cf = (l->a & m) < (l->b & m); return true;
+	default: return false;
+	}
+}
+
+/* inc/dec keep CF: the lazy record carries it in b. The flag-less variant leaves the lazy state
+ * as it was, CF included. */
+#define INCDEC_ONE(fname, T, delta, lfop, FLAGS, generic)                            \
+	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)             \
 	{                                                                            \
-		bool c = x86_cf(cpu);                                                \
-		uint64_t a = R0(in), res = a + (delta);                              \
+		uint64_t a = (T)R0(in), res = (T)(a + (delta));                      \
+		bool c = false;                                                      \
+		if (FLAGS && !quick_cf(cpu, &c)) {                                   \
+			generic(cpu, in);                                            \
+			return;                                                      \
+		}                                                                    \
 		R0(in) = res;                                                        \
-		x86_lf_set(cpu, lfop, 8, res, a, c);                                 \
-	}                                                                            \
-	static void name##32(struct x86_cpu *cpu, const struct x86_insn *in)          \
-	{                                                                            \
-		bool c = x86_cf(cpu);                                                \
-		uint64_t a = (uint32_t)R0(in), res = (uint32_t)(a + (delta));        \
-		R0(in) = res;                                                        \
-		x86_lf_set(cpu, lfop, 4, res, a, c);                                 \
+		if (FLAGS)                                                           \
+			x86_lf_set(cpu, lfop, sizeof(T), res, a, c);                 \
+		x86_chain(cpu, in);                                                  \
 	}
 
-INCDEC(f_inc, 1, X86_LF_INC)
-INCDEC(f_dec, (uint64_t)-1, X86_LF_DEC)
+#define INCDEC(name, delta, lfop, generic)                             \
+	INCDEC_ONE(name##64, uint64_t, delta, lfop, true, generic)     \
+	INCDEC_ONE(name##32, uint32_t, delta, lfop, true, generic)     \
+	INCDEC_ONE(name##64_nf, uint64_t, delta, lfop, false, generic) \
+	INCDEC_ONE(name##32_nf, uint32_t, delta, lfop, false, generic)
+
+INCDEC(f_inc, 1, X86_LF_INC, x86_h_inc)
+INCDEC(f_dec, (uint64_t)-1, X86_LF_DEC, x86_h_dec)
 
 /* Shifts by a non-zero immediate (a zero count takes the generic path). */
-#define SHIFT_RI(name, expr, lfop, bits, type)                                       \
-	static void name(struct x86_cpu *cpu, const struct x86_insn *in)              \
+#define SHIFT_ONE(fname, T, expr, lfop, FLAGS)                                       \
+	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)             \
 	{                                                                            \
-		unsigned c = (unsigned)in->imm & (bits == 64 ? 63 : 31);             \
-		uint64_t a = (type)R0(in), res = (type)(expr);                       \
+		unsigned c = (unsigned)in->imm & (sizeof(T) == 8 ? 63 : 31);         \
+		uint64_t a = (T)R0(in), res = (T)(expr);                             \
 		R0(in) = res;                                                        \
-		x86_lf_set(cpu, lfop, bits / 8, res, a, c);                          \
+		if (FLAGS)                                                           \
+			x86_lf_set(cpu, lfop, sizeof(T), res, a, c);                 \
+		x86_chain(cpu, in);                                                  \
 	}
 
-SHIFT_RI(f_shl_ri64, a << c, X86_LF_SHL, 64, uint64_t)
-SHIFT_RI(f_shl_ri32, a << c, X86_LF_SHL, 32, uint32_t)
-SHIFT_RI(f_shr_ri64, a >> c, X86_LF_SHR, 64, uint64_t)
-SHIFT_RI(f_shr_ri32, a >> c, X86_LF_SHR, 32, uint32_t)
+#define SHIFT_RI(name, expr, lfop)                                     \
+	SHIFT_ONE(name##64, uint64_t, expr, lfop, true)                \
+	SHIFT_ONE(name##32, uint32_t, expr, lfop, true)                \
+	SHIFT_ONE(name##64_nf, uint64_t, expr, lfop, false)            \
+	SHIFT_ONE(name##32_nf, uint32_t, expr, lfop, false)
+
+SHIFT_RI(f_shl_ri, a << c, X86_LF_SHL)
+SHIFT_RI(f_shr_ri, a >> c, X86_LF_SHR)
 
 /* adc/sbb with a register or immediate source */
-#define CARRY_OP(name, op, lfop)                                                                 \
-	static void name##_rr64(struct x86_cpu *cpu, const struct x86_insn *in)                  \
+#define CARRY_ONE(fname, SRC, op, lfop, FLAGS, generic)                                          \
+	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)                        \
 	{                                                                                        \
-		bool c = x86_cf(cpu);                                                            \
-		uint64_t a = R0(in), b = R1(in), res = a op b op c;                              \
+		bool c;                                                                          \
+		if (!quick_cf(cpu, &c)) {                                                        \
+			generic(cpu, in);                                                        \
+			return;                                                                  \
+		}                                                                                \
+		uint64_t a = R0(in), b = (SRC), res = a op b op c;                               \
 		R0(in) = res;                                                                    \
-		x86_lf_set(cpu, lfop, 8, res, a, b);                                             \
-		cpu->lf.cin = c;                                                                 \
-	}                                                                                        \
-	static void name##_ri64(struct x86_cpu *cpu, const struct x86_insn *in)                  \
-	{                                                                                        \
-		bool c = x86_cf(cpu);                                                            \
-		uint64_t a = R0(in), b = in->imm, res = a op b op c;                             \
-		R0(in) = res;                                                                    \
-		x86_lf_set(cpu, lfop, 8, res, a, b);                                             \
-		cpu->lf.cin = c;                                                                 \
+		if (FLAGS) {                                                                     \
+			x86_lf_set(cpu, lfop, 8, res, a, b);                                     \
+			cpu->lf.cin = c;                                                         \
+		}                                                                                \
+		x86_chain(cpu, in);                                                              \
 	}
 
-CARRY_OP(f_adc, +, X86_LF_ADC)
-CARRY_OP(f_sbb, -, X86_LF_SBB)
+#define CARRY_OP(name, op, lfop, generic)                              \
+	CARRY_ONE(name##_rr64, R1(in), op, lfop, true, generic)        \
+	CARRY_ONE(name##_ri64, in->imm, op, lfop, true, generic)       \
+	CARRY_ONE(name##_rr64_nf, R1(in), op, lfop, false, generic)    \
+	CARRY_ONE(name##_ri64_nf, in->imm, op, lfop, false, generic)
 
-/* rol/ror r64 by a non-zero immediate: CF/OF only, the rest of the flags from before. */
-static void f_rol_ri64(struct x86_cpu *cpu, const struct x86_insn *in)
-{
-	unsigned c = (unsigned)in->imm & 63;
-	uint64_t a = R0(in), res = (a << c) | (a >> ((64 - c) & 63));
-	R0(in) = res;
-	x86_rot_flags(cpu, res & 1, (res >> 63) ^ (res & 1));
-}
+CARRY_OP(f_adc, +, X86_LF_ADC, x86_h_adc)
+CARRY_OP(f_sbb, -, X86_LF_SBB, x86_h_sbb)
 
-static void f_ror_ri64(struct x86_cpu *cpu, const struct x86_insn *in)
-{
-	unsigned c = (unsigned)in->imm & 63;
-	uint64_t a = R0(in), res = (a >> c) | (a << ((64 - c) & 63));
-	R0(in) = res;
-	x86_rot_flags(cpu, res >> 63, ((res >> 63) ^ (res >> 62)) & 1);
-}
+/* rol/ror r64 by a non-zero immediate: CF/OF only, the rest of the flags from before. Three
+ * flavours: both kept (lazily), only CF/OF live (the rest overwritten later: set eagerly), and
+ * CF/OF dead (the lazy state stays as it was, which still gives the other four). */
+enum { ROT_LAZY, ROT_EAGER, ROT_NF };
+#define ROT_ONE(fname, RES, CF, OF, KIND)                                            \
+	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)             \
+	{                                                                            \
+		unsigned c = (unsigned)in->imm & 63;                                 \
+		uint64_t a = R0(in), res = (RES);                                    \
+		R0(in) = res;                                                        \
+		(void)c, (void)a;                                                    \
+		if (KIND == ROT_LAZY)                                                \
+			x86_rot_flags(cpu, (CF), (OF));                              \
+		else if (KIND == ROT_EAGER)                                          \
+			x86_set_arith(cpu, ((CF) ? X86_CF : 0) | ((OF) ? X86_OF : 0)); \
+		x86_chain(cpu, in);                                                  \
+	}
+
+#define ROL_RES ((a << c) | (a >> ((64 - c) & 63)))
+#define ROR_RES ((a >> c) | (a << ((64 - c) & 63)))
+ROT_ONE(f_rol_ri64, ROL_RES, res & 1, (res >> 63) ^ (res & 1), ROT_LAZY)
+ROT_ONE(f_rol_ri64_eager, ROL_RES, res & 1, (res >> 63) ^ (res & 1), ROT_EAGER)
+ROT_ONE(f_rol_ri64_nf, ROL_RES, res & 1, (res >> 63) ^ (res & 1), ROT_NF)
+ROT_ONE(f_ror_ri64, ROR_RES, res >> 63, ((res >> 63) ^ (res >> 62)) & 1, ROT_LAZY)
+ROT_ONE(f_ror_ri64_eager, ROR_RES, res >> 63, ((res >> 63) ^ (res >> 62)) & 1, ROT_EAGER)
+ROT_ONE(f_ror_ri64_nf, ROR_RES, res >> 63, ((res >> 63) ^ (res >> 62)) & 1, ROT_NF)
 
 /* lea r64, [base + disp] (no index, 64-bit addressing) */
 static void f_lea_bd64(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	R0(in) = cpu->r[in->base] + (uint64_t)in->disp;
+	x86_chain(cpu, in);
 }
 
-/* jz/jnz rel with a 64-bit operand size: ZF straight from the lazy result. */
+/* jz/jnz rel. ZF straight from the lazy result; with a 64-bit operand size (64-bit mode) the
+ * branch is taken inline (a non-canonical target: #GP(0)). */
+static inline __attribute__((always_inline)) bool quick_zf(const struct x86_cpu *cpu)
+{
+	return cpu->lf.op != X86_LF_NONE ? !(cpu->lf.res & size_mask[cpu->lf.size & 15]) : !!(cpu->rflags & X86_ZF);
+}
+
+static inline __attribute__((always_inline)) void branch64(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t t = cpu->next_rip + in->imm;
+	if ((uint64_t)((int64_t)(t << 16) >> 16) != t)
+		x86_gp0(cpu);
+	cpu->next_rip = t;
+}
+
 static void f_jz(struct x86_cpu *cpu, const struct x86_insn *in)
 {
-	bool zf = cpu->lf.op != X86_LF_NONE ? !(cpu->lf.res & x86_mask(cpu->lf.size)) : !!(cpu->rflags & X86_ZF);
-	if (zf)
+	if (quick_zf(cpu))
 		x86_branch_rel(cpu, in);
+	x86_chain(cpu, in);
 }
 
 static void f_jnz(struct x86_cpu *cpu, const struct x86_insn *in)
 {
-	bool zf = cpu->lf.op != X86_LF_NONE ? !(cpu->lf.res & x86_mask(cpu->lf.size)) : !!(cpu->rflags & X86_ZF);
-	if (!zf)
+	if (!quick_zf(cpu))
 		x86_branch_rel(cpu, in);
+	x86_chain(cpu, in);
+}
+
+static void f_jz64(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	if (quick_zf(cpu))
+		branch64(cpu, in);
+	x86_chain(cpu, in);
+}
+
+static void f_jnz64(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	if (!quick_zf(cpu))
+		branch64(cpu, in);
+	x86_chain(cpu, in);
+}
+
+/* ---- flag liveness, RIP-free handlers ----
+ * What each register-only handler reads and writes of the six arithmetic flags, and its
+ * variants for when what it writes is dead. Every other handler counts as reading all six: it
+ * may read them, or fault (the exception frame holds RFLAGS). The handlers in this table (and
+ * their variants) are also the RIP-free ones (x86_is_rip_free): they never look at cpu->rip or
+ * cpu->next_rip and cannot fault (inc/dec/adc/sbb's fall-back to the generic handler included:
+ * register operands only). */
+struct flag_row {
+	x86_handler fn;
+	uint16_t rd, wr;
+	x86_handler nf;		/* nothing it writes is live */
+	x86_handler eager;	/* rol/ror: CF/OF live, the flags it keeps dead */
+};
+
+#define FL4(name, rd, wr)                                                       \
+	{ name##_rr64, rd, wr, name##_rr64_nf, NULL }, { name##_rr32, rd, wr, name##_rr32_nf, NULL }, \
+	{ name##_ri64, rd, wr, name##_ri64_nf, NULL }, { name##_ri32, rd, wr, name##_ri32_nf, NULL }
+#define FL2(name, rd, wr) { name##64, rd, wr, name##64_nf, NULL }, { name##32, rd, wr, name##32_nf, NULL }
+
+static const struct flag_row flag_rows[] = {
+	FL4(f_add, 0, ALL_FLAGS), FL4(f_sub, 0, ALL_FLAGS), FL4(f_and, 0, ALL_FLAGS), FL4(f_or, 0, ALL_FLAGS),
+	FL4(f_xor, 0, ALL_FLAGS), FL4(f_cmp, 0, ALL_FLAGS), FL4(f_test, 0, ALL_FLAGS),
+	FL2(f_inc, 0, OSZAP), FL2(f_dec, 0, OSZAP), FL2(f_shl_ri, 0, ALL_FLAGS), FL2(f_shr_ri, 0, ALL_FLAGS),
+	{ f_adc_rr64, X86_CF, ALL_FLAGS, f_adc_rr64_nf, NULL }, { f_adc_ri64, X86_CF, ALL_FLAGS, f_adc_ri64_nf, NULL },
+	{ f_sbb_rr64, X86_CF, ALL_FLAGS, f_sbb_rr64_nf, NULL }, { f_sbb_ri64, X86_CF, ALL_FLAGS, f_sbb_ri64_nf, NULL },
+	{ f_rol_ri64, 0, X86_CF | X86_OF, f_rol_ri64_nf, f_rol_ri64_eager },
+	{ f_ror_ri64, 0, X86_CF | X86_OF, f_ror_ri64_nf, f_ror_ri64_eager },
+	{ f_mov_rr64, 0, 0, NULL, NULL }, { f_mov_rr32, 0, 0, NULL, NULL }, { f_mov_ri64, 0, 0, NULL, NULL },
+	{ f_mov_ri32, 0, 0, NULL, NULL }, { f_lea_bd64, 0, 0, NULL, NULL },
+};
+
+static const struct flag_row *flag_row(x86_handler fn)
+{
+	for (unsigned i = 0; i < sizeof(flag_rows) / sizeof(flag_rows[0]); i++)
+		if (flag_rows[i].fn == fn)
+			return &flag_rows[i];
+	return NULL;
+}
+
+bool x86_is_rip_free(x86_handler fn)
+{
+	for (unsigned i = 0; i < sizeof(flag_rows) / sizeof(flag_rows[0]); i++) {
+		const struct flag_row *r = &flag_rows[i];
+		if (fn == r->fn || (r->nf && fn == r->nf) || (r->eager && fn == r->eager))
+			return true;
+	}
+	return false;
+}
+
+/* The variant of in for the flags live after it; updates live to the flags live before it. */
+static x86_handler flags_variant(const struct x86_insn *in, uint16_t *live)
+{
+	const struct flag_row *r = flag_row(in->fn);
+	x86_handler fn = in->fn;
+	if (!r) {
+		*live = ALL_FLAGS;
+		return fn;
+	}
+	if (r->wr && !(*live & r->wr) && r->nf)
+		fn = r->nf;
+	else if (r->eager && !(*live & ALL_FLAGS & ~r->wr))
+		fn = r->eager;
+	*live = (uint16_t)((*live & ~r->wr) | r->rd);
+	return fn;
+}
+
+void x86_flags_liveness(struct x86_insn *insns, unsigned n)
+{
+	uint16_t live = ALL_FLAGS;	/* at the block's exits */
+	for (unsigned i = n; i-- > 0;)
+		insns[i].fn = flags_variant(&insns[i], &live);
 }
 
 struct fast_row {
@@ -187,9 +334,9 @@ x86_handler x86_specialize(const struct x86_insn *in)
 	if (in->fn == x86_h_dec && in->nops == 1 && plain_reg(a))
 		return a->size == 8 ? f_dec64 : f_dec32;
 	if (in->fn == x86_h_jcc && (in->opcode & 15) == 4)
-		return f_jz;
+		return in->osz == 8 ? f_jz64 : f_jz;
 	if (in->fn == x86_h_jcc && (in->opcode & 15) == 5)
-		return f_jnz;
+		return in->osz == 8 ? f_jnz64 : f_jnz;
 	if (in->fn == x86_h_lea && plain_reg(a) && a->size == 8 && in->asz == 8 && in->index == X86_NOREG &&
 	    in->base != X86_NOREG && in->base != X86_RIPREL)
 		return f_lea_bd64;

@@ -11,8 +11,16 @@
 void x86_mov_cr(struct x86_cpu *cpu, const struct x86_insn *in);
 void x86_mov_dr(struct x86_cpu *cpu, const struct x86_insn *in);
 void x86_exception_entry(struct x86_cpu *cpu);
+/* SSE handlers reached through x86_sse_alias (Zydis names them like the string instructions). */
+void x86_h_movsd_sse(struct x86_cpu *cpu, const struct x86_insn *in);
+void x86_h_cmpsd_sse(struct x86_cpu *cpu, const struct x86_insn *in);
+x86_handler x86_sse_alias(const struct x86_insn *in, x86_handler fn);
 /* A faster handler for the same instruction when its operands allow one, else in->fn. */
 x86_handler x86_specialize(const struct x86_insn *in);
+/* Per-block flag liveness: a register-only instruction whose arithmetic flags are all
+ * overwritten before anything could read them (a later instruction of the block; every handler
+ * outside exec-fast.c, and the block's end, count as reading all) gets its flag-less variant. */
+void x86_flags_liveness(struct x86_insn *insns, unsigned n);
 /* Sets CF and OF after a rotate, keeping the other four (lazily) as they were. */
 void x86_rot_flags(struct x86_cpu *cpu, bool cf, bool of);
 /* Takes the relative branch of in (jcc/jmp rel): target checks, then next_rip. */

@@ -296,12 +296,15 @@ struct cpuid_leaf {
 	uint32_t leaf, eax, ebx, ecx, edx;
 };
 
+/* CPUID.1:EDX SSE (25) and SSE2 (26): emu/x86/exec-sse.c. Nothing of SSE3 and later. */
+#define X86_CPUID_EDX_SSE ((1u << 25) | (1u << 26))
+
 /* What the interpreter implements, and nothing more. */
 static const struct cpuid_leaf cpuid_table[] = {
 	{ 0x0, 0x7, 0x68747541, 0x444d4163, 0x69746e65 },	/* "AuthenticAMD" */
 	{ 0x1, 0x00800f11, 0x00000800, (1u << 13) | (1u << 22) | (1u << 23) | (1u << 31),
 	  (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 11) | (1u << 12) | (1u << 13) |
-	  (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) },
+	  (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | X86_CPUID_EDX_SSE },
 	{ 0x7, 0, (1u << 0) | (1u << 7), 1u << 22, 0 },
 	{ 0x80000000, 0x80000008, 0x68747541, 0x444d4163, 0x69746e65 },
 	{ 0x80000001, 0x00800f11, 0, (1u << 0) | (1u << 5), (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29) },

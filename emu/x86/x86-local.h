@@ -39,7 +39,8 @@ struct x86_insn;
 typedef void (*x86_handler)(struct x86_cpu *cpu, const struct x86_insn *in);
 
 struct x86_insn {
-	x86_handler fn;
+	x86_handler fn;		/* the handler: runs with cpu->rip and cpu->next_rip set for this instruction */
+	x86_handler entry;	/* in a block: what dispatch calls (fn itself, or x86_enter first) */
 	uint16_t mnem;		/* ZydisMnemonic */
 	uint8_t len;
 	uint8_t osz;		/* operand size, bytes */
@@ -52,6 +53,7 @@ struct x86_insn {
 	uint8_t opcode;
 	uint8_t modrm_reg;	/* ModRM.reg: tells far from near indirect jmp/call */
 	struct x86_opnd op[3];
+	uint16_t boff;		/* in a block: offset from the block's first byte */
 	int64_t disp;
 	uint64_t imm;		/* first immediate, sign/zero extended per Zydis; relative: displacement */
 	uint64_t imm2;		/* second immediate (enter, far pointer offset) */
@@ -63,6 +65,32 @@ struct x86_insn_info {
 };
 extern const struct x86_insn_info x86_insn_infos[];	/* indexed by ZydisMnemonic */
 extern const unsigned x86_nr_mnemonics;
+
+/*
+ * Threaded dispatch. The register-only handlers of exec-fast.c end with x86_chain(), which
+ * tail-calls the next decoded instruction's entry, so a run of them never returns to the run
+ * loop. In a block, an instruction's entry is its handler itself when the handler needs neither
+ * cpu->rip nor cpu->next_rip (x86_is_rip_free(): the non-branch handlers of exec-fast.c, which
+ * cannot fault either), else x86_enter(), which sets both from the block's start
+ * (cpu->blk_rip + boff) and then calls fn. So RIP is only written for instructions that may look
+ * at it. Every decoded instruction array (a block, or a lone instruction) ends with a sentinel
+ * (length 0) where a chain stops; cpu->resume tells the loop where to go on. Handlers outside
+ * exec-fast.c need not care about any of this: they find cpu->rip and cpu->next_rip as always,
+ * and return. A handler that changes cpu->next_rip must end the block (an X86_IF_BRANCH or
+ * X86_IF_END row, or cpu->end_block = true).
+ */
+static inline __attribute__((always_inline)) void x86_chain(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	const struct x86_insn *n = in + 1;
+	cpu->resume = n + 1;
+	n->entry(cpu, n);
+}
+
+void x86_enter(struct x86_cpu *cpu, const struct x86_insn *in);
+bool x86_is_rip_free(x86_handler fn);
+
+/* The sentinel after the last instruction of a decoded array. */
+void x86_insn_end(struct x86_insn *in);
 
 /* Decodes one instruction at bytes (max 15) in the CPU's current mode: 0 or -EINVAL (#UD). */
 int x86_decode(const struct x86_cpu *cpu, const uint8_t *bytes, unsigned len, struct x86_insn *in);

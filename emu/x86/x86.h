@@ -175,6 +175,11 @@ struct x86_cpu {
 
 	/* ---- execution state ---- */
 	uint64_t next_rip;	/* during an instruction: the address after it */
+	const struct x86_insn *resume;	/* exec_block: the instruction after the last one that ran */
+	uint64_t blk_rip;	/* exec_block: RIP of the running block's first instruction */
+	const struct x86_block *cur_blk;	/* exec_block: the running block (blocks link to their successors) */
+	uint64_t stop_icount;	/* x86_cpu_run: the instruction budget ends here */
+	unsigned poll;		/* blocks entered; the run loop polls every POLL_EVERY */
 	uint64_t insn_start;	/* linear address of the current instruction */
 	bool intr_shadow;	/* sti / mov ss: no interrupt before the next instruction completes */
 	bool end_block;		/* stop executing the current block after this instruction */

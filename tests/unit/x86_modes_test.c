@@ -371,6 +371,57 @@ static void test_real_mode_interrupt(void **state)
 	xt_fini(&t);
 }
 
+/* The CS limit holds per instruction, not per block: an instruction with any byte past the limit
+ * raises #GP(0) at its own address after the ones before it ran, also when the block was decoded
+ * and cached earlier under a larger limit. 32-bit protected mode, #GP gate to a hlt at 0x4000. */
+static void test_cs_limit_per_instruction(void **state)
+{
+	static const uint8_t code[] = { 0x43, 0x43, 0x43, 0xb8, 0x01, 0, 0, 0, 0xf4 };	/* inc ebx x3; mov eax, 1; hlt */
+	static const struct { uint32_t limit; uint64_t fault_eip, eax; } cases[] = {
+		{ 0x8004, 0x8003, 0 },	/* mov straddles the limit */
+		{ 0x8007, 0x8008, 1 },	/* mov ends on the limit; hlt lies past it */
+	};
+	struct xt t;
+	struct x86_cpu *c;
+	(void)state;
+	assert_int_equal(xt_init(&t, 1 << 20), 0);
+	c = t.cpu;
+	c->log = NULL;
+	xt_prot32(&t);
+	memcpy(t.ram + CODE, code, sizeof(code));
+	t.ram[0x4000] = 0xf4;
+	xt_w64(&t, 0x12008, 0x00cf9b000000ffffull);
+	c->gdt.base = 0x12000;
+	c->gdt.limit = 0x17;
+	xt_w64(&t, 0x13000 + 13 * 8, 0x00008e0000084000ull);	/* 32-bit interrupt gate, 0x08:0x4000 */
+	c->idt.base = 0x13000;
+	c->idt.limit = 0x7ff;
+	for (unsigned i = 0; i <= sizeof(cases) / sizeof(cases[0]); i++) {
+		bool fault = i > 0;	/* run 0: no limit in the way, and the block gets cached */
+		c->r[X86_RAX] = c->r[X86_RBX] = 0;
+		c->r[X86_RSP] = 0x7000;
+		c->rip = CODE;
+		c->halted = false;
+		xt_flat(&c->seg[X86_CS], 0x8, 0xc09b);
+		if (fault)
+			c->seg[X86_CS].limit = cases[i - 1].limit;
+		x86_state_changed(c);
+		assert_int_equal(x86_cpu_run(c, 1000), X86_RUN_HLT);
+		assert_int_equal(c->r[X86_RBX], 3);
+		if (!fault) {
+			assert_int_equal(c->r[X86_RAX], 1);
+			assert_int_equal(c->rip, CODE + sizeof(code));
+			continue;
+		}
+		assert_int_equal(c->r[X86_RAX], cases[i - 1].eax);
+		assert_int_equal(c->rip, 0x4001);
+		assert_int_equal(c->r[X86_RSP], 0x7000 - 16);
+		assert_int_equal(*(uint32_t *)(t.ram + 0x7000 - 16), 0);			/* error code */
+		assert_int_equal(*(uint32_t *)(t.ram + 0x7000 - 12), cases[i - 1].fault_eip);
+	}
+	xt_fini(&t);
+}
+
 /* The debugger's view: single-step, software and hardware breakpoints, watchpoints, guest TF. */
 static void test_debug_events(void **state)
 {
@@ -456,6 +507,92 @@ static void test_step_over_hlt_without_irqs(void **state)
 	xt_fini(&t);
 }
 
+/* ---- SSE/MMX availability and faults (emu/x86/exec-sse.c) ---- */
+
+#define SSE_DATA 0x50000ull
+#define CR0_EM 0x4u
+#define CR0_TS 0x8u
+#define CR4_OSFXSR 0x200u
+#define CR4_OSXMMEXCPT 0x400u
+
+struct sse_case {
+	const char *name;
+	uint8_t code[8];
+	unsigned len;
+	uint32_t cr0_set, cr4_clear, mxcsr;
+	uint64_t rbx;
+	int vec;		/* -1: no exception */
+	uint32_t xmm0, xmm1;	/* low lanes in */
+	uint32_t want_xmm0, want_mxcsr;
+};
+
+static const struct sse_case sse_cases[] = {
+	{ "movaps misaligned load: #GP(0)", { 0x0f, 0x28, 0x03 }, 3, 0, 0, 0x1f80, SSE_DATA + 8, 13, 7, 0, 7, 0x1f80 },
+	{ "movaps misaligned store: #GP(0)", { 0x0f, 0x29, 0x03 }, 3, 0, 0, 0x1f80, SSE_DATA + 4, 13, 7, 0, 7, 0x1f80 },
+	{ "movups misaligned load", { 0x0f, 0x10, 0x03 }, 3, 0, 0, 0x1f80, SSE_DATA + 8, -1, 7, 0, 0x33333333, 0x1f80 },
+	{ "movaps aligned load", { 0x0f, 0x28, 0x03 }, 3, 0, 0, 0x1f80, SSE_DATA, -1, 7, 0, 0x11111111, 0x1f80 },
+	{ "CR4.OSFXSR=0: #UD", { 0x66, 0x0f, 0xef, 0xc0 }, 4, 0, CR4_OSFXSR, 0x1f80, 0, 6, 7, 0, 7, 0x1f80 },
+	{ "CR0.EM=1: #UD", { 0x0f, 0x58, 0xc1 }, 3, CR0_EM, 0, 0x1f80, 0, 6, 7, 0, 7, 0x1f80 },
+	{ "CR0.TS=1: #NM", { 0x0f, 0x58, 0xc1 }, 3, CR0_TS, 0, 0x1f80, 0, 7, 7, 0, 7, 0x1f80 },
+	{ "MMX, CR0.TS=1: #NM", { 0x0f, 0xfc, 0xc1 }, 3, CR0_TS, 0, 0x1f80, 0, 7, 7, 0, 7, 0x1f80 },
+	{ "MMX, CR0.EM=1: #UD", { 0x0f, 0xfc, 0xc1 }, 3, CR0_EM, 0, 0x1f80, 0, 6, 7, 0, 7, 0x1f80 },
+	{ "MMX needs no OSFXSR", { 0x0f, 0xfc, 0xc1 }, 3, 0, CR4_OSFXSR, 0x1f80, 0, -1, 7, 0, 7, 0x1f80 },
+	{ "divss by 0, ZE masked", { 0xf3, 0x0f, 0x5e, 0xc1 }, 4, 0, 0, 0x1f80, 0, -1, 0x3f800000, 0, 0x7f800000, 0x1f84 },
+	{ "divss by 0, ZE unmasked: #XM", { 0xf3, 0x0f, 0x5e, 0xc1 }, 4, 0, 0, 0x1d80, 0, 19, 0x3f800000, 0, 0x3f800000, 0x1d84 },
+	{ "divss by 0, no OSXMMEXCPT: #UD", { 0xf3, 0x0f, 0x5e, 0xc1 }, 4, 0, CR4_OSXMMEXCPT, 0x1d80, 0, 6, 0x3f800000, 0,
+	  0x3f800000, 0x1d84 },
+	{ "exact tiny result, UE masked", { 0xf3, 0x0f, 0x59, 0xc1 }, 4, 0, 0, 0x1f80, 0, -1, 0x00800000, 0x3f000000,
+	  0x00400000, 0x1f80 },
+	{ "exact tiny result, UE unmasked: #XM", { 0xf3, 0x0f, 0x59, 0xc1 }, 4, 0, 0, 0x1780, 0, 19, 0x00800000, 0x3f000000,
+	  0x00800000, 0x1790 },
+	{ "ldmxcsr reserved bit: #GP(0)", { 0x0f, 0xae, 0x13 }, 3, 0, 0, 0x1f80, SSE_DATA + 16, 13, 7, 0, 7, 0x1f80 },
+	{ "ldmxcsr", { 0x0f, 0xae, 0x13 }, 3, 0, 0, 0x1f80, SSE_DATA + 20, -1, 7, 0, 7, 0x9fc0 },
+	{ "16-byte store across into a missing page: #PF, nothing written", { 0x0f, 0x11, 0x03 }, 3, 0, 0, 0x1f80,
+	  0x1ffff8, 14, 7, 0, 7, 0x1f80 },
+};
+
+static void sse_case_setup(struct xt *t, const struct sse_case *c)
+{
+	static const uint32_t data[] = { 0x11111111, 0x22222222, 0x33333333, 0x44444444, 0x20000, 0x9fc0 };
+	setup_long(t);
+	memcpy(t->ram + SSE_DATA, data, sizeof(data));
+	memset(t->ram + 0x1ffff0, 0x5a, 16);
+	xt_w64(t, 0x3000 + 8, 0);	/* 2-4 MiB not present */
+	memcpy(t->ram + CODE, c->code, c->len);
+	t->ram[CODE + c->len] = 0xf4;
+	t->cpu->cr0 |= c->cr0_set;
+	t->cpu->cr4 = (t->cpu->cr4 | CR4_OSFXSR | CR4_OSXMMEXCPT) & ~(uint64_t)c->cr4_clear;
+	t->cpu->fpu.mxcsr = c->mxcsr;
+	t->cpu->fpu.xmm[0].d[0] = c->xmm0;
+	t->cpu->fpu.xmm[1].d[0] = c->xmm1;
+	t->cpu->r[X86_RBX] = c->rbx;
+	t->cpu->r[X86_RAX] = 0xee;
+	x86_state_changed(t->cpu);
+}
+
+static void test_sse_faults(void **state)
+{
+	(void)state;
+	for (unsigned i = 0; i < sizeof(sse_cases) / sizeof(sse_cases[0]); i++) {
+		const struct sse_case *c = &sse_cases[i];
+		struct xt t;
+		uint8_t before[16];
+		sse_case_setup(&t, c);
+		memcpy(before, t.ram + 0x1ffff0, 16);
+		printf("# %s\n", c->name);
+		assert_int_equal(run(&t), X86_RUN_HLT);
+		assert_int_equal(t.cpu->r[X86_RAX] & 0xff, c->vec < 0 ? 0xee : (uint64_t)c->vec);
+		if (c->vec >= 0)
+			assert_int_equal(stack_at(&t, 0), CODE);
+		assert_int_equal(t.cpu->fpu.xmm[0].d[0], c->want_xmm0);
+		assert_int_equal(t.cpu->fpu.mxcsr, c->want_mxcsr);
+		assert_memory_equal(t.ram + 0x1ffff0, before, 16);
+		if (c->vec == 14)
+			assert_int_equal(t.cpu->cr2, 0x200000);
+		xt_fini(&t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +605,8 @@ int main(void)
 		cmocka_unit_test(test_real_mode_interrupt),
 		cmocka_unit_test(test_debug_events),
 		cmocka_unit_test(test_step_over_hlt_without_irqs),
+		cmocka_unit_test(test_cs_limit_per_instruction),
+		cmocka_unit_test(test_sse_faults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,13 @@
 #define ARENA_SIZE (16u << 20)
 #define POLL_EVERY 64
 
+/* A block's last successor, so its sentinel need not hash into the jump cache (same checks). */
+struct x86_link {
+	uint64_t lin;
+	uint32_t key, gen;
+	struct x86_block *blk;
+};
+
 struct x86_block {
 	uint64_t gpa;
 	uint32_t key;
@@ -24,6 +31,7 @@ struct x86_block {
 	uint16_t nbytes;
 	bool valid;
 	struct x86_block *hnext, *pnext;
+	struct x86_link link;
 	struct x86_insn insns[];
 };
 
@@ -567,23 +575,42 @@ static void exec_block(struct x86_cpu *cpu, const struct x86_block *blk)
 		cpu->icount += (uint64_t)(in - blk->insns);
 }
 
-/* Whether the sentinel may go on into the next block: nothing for the run loop to look at. */
+/* Whether the sentinel may go on into the next block: nothing for the run loop to look at.
+ * (Not looked at: shutdown, which longjmps; slow, under which no block runs and which only
+ * changes with end_block set or from outside a run; debug_hit, set only when slow.) */
 static inline bool may_link(struct x86_cpu *cpu)
 {
-	return !(cpu->shutdown | cpu->debug_hit | cpu->halted | cpu->slow | cpu->intr_shadow) &&
-	       cpu->icount < cpu->stop_icount && !(cpu->irq_check && (cpu->rflags & X86_IF)) &&
-	       (cpu->poll + 1) % POLL_EVERY != 0 && !__atomic_load_n(&cpu->kick, __ATOMIC_RELAXED);
+	return !(cpu->halted | cpu->intr_shadow) && cpu->icount < cpu->stop_icount &&
+	       !(cpu->irq_check && (cpu->rflags & X86_IF)) && (cpu->poll + 1) % POLL_EVERY != 0 &&
+	       !__atomic_load_n(&cpu->kick, __ATOMIC_RELAXED);
+}
+
+/* The block that runs next (from the block's link, else the jump cache), or NULL. */
+static inline struct x86_block *next_block(struct x86_cpu *cpu, struct x86_block *blk)
+{
+	uint64_t lin = fetch_lin(cpu);
+	uint32_t key = block_key(cpu);
+	struct x86_link *l = &blk->link;
+	struct x86_block *next;
+	if (l->lin == lin && l->key == key && l->gen == cpu->jc_gen && l->blk && l->blk->valid)
+		return l->blk;
+	if (!(next = jc_probe(cpu, lin, key)))
+		return NULL;
+	l->lin = lin;
+	l->key = key;
+	l->gen = cpu->jc_gen;
+	l->blk = next;
+	return next;
 }
 
 /* A block's sentinel: counts the block, then enters the next one when it is in the jump cache
  * and nothing needs the run loop (as QEMU chains translation blocks); else ends the run. */
 static void block_link(struct x86_cpu *cpu, const struct x86_insn *in)
 {
-	const struct x86_block *blk = (const struct x86_block *)(uintptr_t)in->imm;
-	struct x86_block *next;
+	struct x86_block *blk = (struct x86_block *)(uintptr_t)in->imm, *next;
 	cpu->rip = cpu->next_rip;
 	cpu->icount += blk->n;
-	if (!may_link(cpu) || !(next = jc_probe(cpu, fetch_lin(cpu), block_key(cpu))) || !block_fits(cpu, next)) {
+	if (!may_link(cpu) || !(next = next_block(cpu, blk)) || !block_fits(cpu, next)) {
 		cpu->end_block = true;
 		return;
 	}

@@ -222,6 +222,148 @@ static void f_jnz64(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_chain(cpu, in);
 }
 
+/* Any jcc with a 64-bit operand size: after cmp/sub (the common case) the condition comes
+ * straight from the operands, else from x86_cond. */
+static void f_jcc64(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	static const uint8_t sh[16] = { 0, 56, 48, 0, 32, 0, 0, 0, 0 };
+	const struct x86_lazy *l = &cpu->lf;
+	unsigned cc = in->opcode & 15, z = l->size & 15;
+	bool r;
+	uint64_t a = l->a & size_mask[z], b = l->b & size_mask[z];
+	int64_t sa = (int64_t)(a << sh[z]) >> sh[z], sb = (int64_t)(b << sh[z]) >> sh[z];
+	switch (l->op == X86_LF_SUB ? cc >> 1 : 0) {
+	case 1: r = (a < b) ^ (cc & 1); break;
+	case 2: r = (a == b) ^ (cc & 1); break;
+	case 3: r = (a <= b) ^ (cc & 1); break;
+	case 6: r = (sa < sb) ^ (cc & 1); break;
+	case 7: r = (sa <= sb) ^ (cc & 1); break;
+	default: r = x86_cond(cpu, cc); break;
+	}
+	if (r)
+		branch64(cpu, in);
+	x86_chain(cpu, in);
+}
+
+/* ---- the stack in 64-bit mode (operand size 8: SS base 0, 64-bit RSP) ----
+ * RSP changes only once the memory access went through (a fault leaves it as it was). */
+static void f_push64(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t sp = cpu->r[X86_RSP] - 8;
+	x86_write_lin(cpu, sp, 8, R0(in));
+	cpu->r[X86_RSP] = sp;
+	if (__builtin_expect(cpu->end_block, 0))
+		return;
+	x86_chain(cpu, in);
+}
+
+static void f_pop64(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t v = x86_read_lin(cpu, cpu->r[X86_RSP], 8);
+	cpu->r[X86_RSP] += 8;
+	R0(in) = v;	/* pop rsp: the value popped */
+	x86_chain(cpu, in);
+}
+
+static void f_call_rel64(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t ret = cpu->next_rip, sp = cpu->r[X86_RSP] - 8;
+	branch64(cpu, in);
+	x86_write_lin(cpu, sp, 8, ret);
+	cpu->r[X86_RSP] = sp;
+	if (__builtin_expect(cpu->end_block, 0))
+		return;
+	x86_chain(cpu, in);
+}
+
+static void f_ret64(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t t = x86_read_lin(cpu, cpu->r[X86_RSP], 8);
+	if ((uint64_t)((int64_t)(t << 16) >> 16) != t)
+		x86_gp0(cpu);
+	cpu->next_rip = t;
+	cpu->r[X86_RSP] += 8;
+	x86_chain(cpu, in);
+}
+
+static bool plain_reg(const struct x86_opnd *o);
+
+static x86_handler specialize_stack64(const struct x86_insn *in)
+{
+	const struct x86_opnd *a = &in->op[0];
+	if (in->osz != 8)
+		return NULL;
+	if (in->fn == x86_h_push && in->nops == 1 && plain_reg(a) && a->size == 8)
+		return f_push64;
+	if (in->fn == x86_h_pop && in->nops == 1 && plain_reg(a) && a->size == 8)
+		return f_pop64;
+	if (in->fn == x86_h_call && in->nops == 1 && a->type == X86_OT_IMM)
+		return f_call_rel64;
+	if (in->fn == x86_h_ret && in->nops == 0 && in->opcode == 0xc3)
+		return f_ret64;
+	return NULL;
+}
+
+/* ---- memory moves with 64-bit addressing (64-bit mode) ----
+ * The TLB fast path inline. They may fault, so they are not RIP-free (they run through
+ * x86_enter) and count as reading all flags. A store can hit a code page (self-modifying code
+ * ends the block), so it chains only when the block goes on. */
+static inline __attribute__((always_inline)) uint64_t lin64(const struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t a = (uint64_t)in->disp;
+	if (in->base != X86_NOREG)
+		a += in->base == X86_RIPREL ? cpu->next_rip : cpu->r[in->base];
+	if (in->index != X86_NOREG)
+		a += cpu->r[in->index] << in->scale;
+	if (in->seg >= X86_FS)
+		a += cpu->seg[in->seg].base;
+	return a;
+}
+
+#define LOAD64(fname, size)                                                          \
+	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)             \
+	{                                                                            \
+		R0(in) = x86_read_lin(cpu, lin64(cpu, in), size);                    \
+		x86_chain(cpu, in);                                                  \
+	}
+
+LOAD64(f_ld8_64, 8)	/* mov r64, m64 */
+LOAD64(f_ld4_64, 4)	/* mov r32, m32; movzx r32/r64, m16 / m8 (zero-extended to 64 bits) */
+LOAD64(f_ld2_64, 2)
+LOAD64(f_ld1_64, 1)
+
+#define STORE64(fname, size, val)                                                    \
+	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)             \
+	{                                                                            \
+		x86_write_lin(cpu, lin64(cpu, in), size, (val));                     \
+		if (__builtin_expect(cpu->end_block, 0))                             \
+			return;                                                      \
+		x86_chain(cpu, in);                                                  \
+	}
+
+STORE64(f_st8_64, 8, R1(in))
+STORE64(f_st4_64, 4, R1(in))
+STORE64(f_sti8_64, 8, in->imm)
+STORE64(f_sti4_64, 4, in->imm)
+
+static x86_handler specialize_mem64(const struct x86_insn *in)
+{
+	const struct x86_opnd *a = &in->op[0], *b = &in->op[1];
+	static const x86_handler loads[9] = { [1] = f_ld1_64, [2] = f_ld2_64, [4] = f_ld4_64, [8] = f_ld8_64 };
+	if (in->asz != 8 || in->nops != 2)
+		return NULL;
+	if (plain_reg(a) && b->type == X86_OT_MEM && b->size <= a->size &&
+	    ((in->fn == x86_h_mov && b->size == a->size) || (in->fn == x86_h_movzx && b->size < 4)))
+		return loads[b->size];
+	if (in->fn == x86_h_mov && a->type == X86_OT_MEM && (a->size == 8 || a->size == 4)) {
+		if (plain_reg(b) && b->size == a->size)
+			return a->size == 8 ? f_st8_64 : f_st4_64;
+		if (b->type == X86_OT_IMM)
+			return a->size == 8 ? f_sti8_64 : f_sti4_64;
+	}
+	return NULL;
+}
+
 /* ---- flag liveness, RIP-free handlers ----
  * What each register-only handler reads and writes of the six arithmetic flags, and its
  * variants for when what it writes is dead. Every other handler counts as reading all six: it
@@ -327,8 +469,13 @@ static bool plain_reg(const struct x86_opnd *o)
 x86_handler x86_specialize(const struct x86_insn *in)
 {
 	const struct x86_opnd *a = &in->op[0], *b = &in->op[1];
+	x86_handler m;
 	if (in->pfx & X86_P_LOCK)
 		return in->fn;
+	if ((m = specialize_mem64(in)))
+		return m;
+	if (in->fn != x86_h_jcc && (m = specialize_stack64(in)))
+		return m;
 	if (in->fn == x86_h_inc && in->nops == 1 && plain_reg(a))
 		return a->size == 8 ? f_inc64 : f_inc32;
 	if (in->fn == x86_h_dec && in->nops == 1 && plain_reg(a))
@@ -337,6 +484,8 @@ x86_handler x86_specialize(const struct x86_insn *in)
 		return in->osz == 8 ? f_jz64 : f_jz;
 	if (in->fn == x86_h_jcc && (in->opcode & 15) == 5)
 		return in->osz == 8 ? f_jnz64 : f_jnz;
+	if (in->fn == x86_h_jcc && in->osz == 8)
+		return f_jcc64;
 	if (in->fn == x86_h_lea && plain_reg(a) && a->size == 8 && in->asz == 8 && in->index == X86_NOREG &&
 	    in->base != X86_NOREG && in->base != X86_RIPREL)
 		return f_lea_bd64;

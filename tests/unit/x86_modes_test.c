@@ -26,6 +26,7 @@
 #define BLOB(name) extern const uint8_t name##_start[], name##_end[]
 BLOB(boot);
 BLOB(smc);
+BLOB(smc32);
 BLOB(user);
 BLOB(kern);
 BLOB(lstar);
@@ -74,6 +75,12 @@ __asm__(".pushsection .rodata\n"
 	"1:	mov $0, %al\n"
 	"	hlt\n"
 	"smc_end:\n"
+	/* the same with a 32-bit store (the specialised store handler) patching a 32-bit immediate */
+	"smc32_start:\n"
+	"	movl $0x4242, 1f+1(%rip)\n"
+	"1:	mov $0, %eax\n"
+	"	hlt\n"
+	"smc32_end:\n"
 	/* kernel at 0x8000: iretq to user code at 0x9000 (CPL 3) */
 	"kern_start:\n"
 	"	mov $0x30, %ax\n"
@@ -210,6 +217,7 @@ static const struct exc_case exc_cases[] = {
 	{ "#UD ud2", { 0x90, 0x0f, 0x0b }, 3, 6, ~0ull, 1, 0 },
 	{ "#BP int3 (trap: after)", { 0xcc }, 1, 3, ~0ull, 1, 0 },
 	{ "#GP non-canonical", { 0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x8b, 0x00 }, 12, 13, 0, 10, 0 },
+	{ "#GP ret to a non-canonical address", { 0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x50, 0xc3 }, 12, 13, 0, 11, 0 },
 	{ "#PF write, not present", { 0x48, 0xc7, 0xc0, 0, 0, 0, 0x40, 0xc6, 0x00, 0x01 }, 10, 14, 2, 7, 0x40000000 },
 	{ "#PF read, not present", { 0x48, 0xc7, 0xc0, 0, 0x10, 0, 0x40, 0x8a, 0x00 }, 9, 14, 0, 7, 0x40001000 },
 	{ "#UD lock on a register", { 0xf0, 0x01, 0xc0 }, 3, 6, ~0ull, 0, 0 },
@@ -279,6 +287,18 @@ static void test_smc(void **state)
 	t.cpu->halted = false;
 	assert_int_equal(run(&t), X86_RUN_HLT);
 	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 0x43);
+	xt_fini(&t);
+}
+
+static void test_smc_wide_store(void **state)
+{
+	struct xt t;
+	(void)state;
+	setup_long(&t);
+	load(&t, CODE, smc32_start, smc32_end);
+	assert_int_equal(run(&t), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX], 0x4242);
+	assert_true(t.cpu->nr_smc >= 1);
 	xt_fini(&t);
 }
 
@@ -600,6 +620,7 @@ int main(void)
 		cmocka_unit_test(test_exceptions),
 		cmocka_unit_test(test_double_and_triple_fault),
 		cmocka_unit_test(test_smc),
+		cmocka_unit_test(test_smc_wide_store),
 		cmocka_unit_test(test_privilege_syscall_int),
 		cmocka_unit_test(test_user_cannot_halt_or_touch_kernel_pages),
 		cmocka_unit_test(test_real_mode_interrupt),

@@ -271,12 +271,10 @@ static int tp_scan(struct tp_state *s, bool all, char *why, size_t why_len)
 	return 0;
 }
 
-/* Leader of event i's batch: the first event of the first batch or of the rest. */
-static int tp_leader(const struct tp_state *s, const struct tp_group *g, int i)
+/* One perf group per CPU or thread: one read() returns every counter of it. */
+static int tp_leader(const struct tp_group *g, int i)
 {
-	if (i == 0 || i == s->nr_first)
-		return -1;
-	return g->fd[i < s->nr_first ? 0 : s->nr_first];
+	return i ? g->fd[0] : -1;
 }
 
 static int tp_perf_open(const struct tp_event *e, const struct tp_group *g, int group_fd, bool disabled)
@@ -290,7 +288,7 @@ static int tp_perf_open(const struct tp_event *e, const struct tp_group *g, int 
 	attr.config = (uint64_t)e->id;
 	attr.read_format = PERF_FORMAT_GROUP;
 	attr.inherit = g->tid > 0 && g->whole;
-	attr.disabled = disabled && group_fd < 0;
+	attr.disabled = disabled;
 	fd = (int)syscall(SYS_perf_event_open, &attr, g->tid, g->cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -315,8 +313,8 @@ static void tp_group_close(struct tp_state *s, struct tp_group *g)
 	g->ok = false;
 }
 
-/* Opens events [from, to) of a group (the rest disabled, enabled later all at once); stops early
- * when cancelled. */
+/* Opens events [from, to) of a group (the rest disabled, enabled later one by one from the
+ * thread that opened them: a local call, microseconds apart); stops early when cancelled. */
 static int tp_group_extend(struct tp_state *s, struct tp_group *g, int from, int to, bool disabled)
 {
 	for (int i = from; i < to; i++) {
@@ -324,7 +322,7 @@ static int tp_group_extend(struct tp_state *s, struct tp_group *g, int from, int
 
 		if (atomic_load(&s->cancel))
 			return -ECANCELED;
-		fd = tp_perf_open(&s->ev[i], g, tp_leader(s, g, i), disabled);
+		fd = tp_perf_open(&s->ev[i], g, tp_leader(g, i), disabled);
 		if (fd < 0)
 			/* only the leader's failure can mean an offline CPU; later ones are real errors */
 			return i && (fd == -ENODEV || fd == -EINVAL) ? -EIO : fd;
@@ -535,8 +533,9 @@ static void tp_rest_enable(struct tp_state *s, struct tp_group *g)
 	if (skip)
 		return;
 	t = dbgfs_now();
-	if (ioctl(g->fd[s->nr_first], PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP) < 0 && errno != ESRCH)
-		err = -errno;
+	for (int i = s->nr_first; i < s->nr_ev && !err; i++)
+		if (ioctl(g->fd[i], PERF_EVENT_IOC_ENABLE, 0) < 0 && errno != ESRCH)
+			err = -errno;
 	pthread_mutex_lock(&s->lock);
 	if (err && !s->rest_err)
 		s->rest_err = err;
@@ -785,22 +784,23 @@ static void tp_add(struct tp_state *s, const struct tp_group *g, int i, uint64_t
 }
 
 /*
- * Adds events [from, to) of one group into s->sum (and s->vsum for a vCPU thread): one read for
- * the batch. When its thread has ended the kernel breaks the group up; each event is then read
- * alone.
+ * Adds the shown events of one group into s->sum (and s->vsum for a vCPU thread): one read for
+ * the group (which may be growing: the background opening adds to it). When its thread has ended
+ * the kernel breaks the group up; each event is then read alone.
  */
-static void tp_read_batch(struct tp_state *s, struct tp_group *g, int from, int to)
+static void tp_read_group(struct tp_state *s, struct tp_group *g)
 {
-	size_t want = sizeof(uint64_t) * ((size_t)(to - from) + 1);
-	ssize_t r = read(g->fd[from], s->buf, want);
+	size_t cap = sizeof(uint64_t) * ((size_t)s->nr_ev + 1);
+	ssize_t r = read(g->fd[0], s->buf, cap);
 
-	if (r == (ssize_t)want && s->buf[0] == (uint64_t)(to - from)) {
-		for (int i = from; i < to; i++)
-			tp_add(s, g, i, s->buf[1 + i - from]);
+	if (r >= (ssize_t)sizeof(uint64_t) && s->buf[0] >= (uint64_t)s->nr_shown &&
+	    (size_t)r == sizeof(uint64_t) * (s->buf[0] + 1)) {
+		for (int i = 0; i < s->nr_shown; i++)
+			tp_add(s, g, i, s->buf[1 + i]);
 		return;
 	}
-	for (int i = from; i < to; i++) {
-		r = read(g->fd[i], s->buf, want);
+	for (int i = 0; i < s->nr_shown; i++) {
+		r = g->fd[i] >= 0 ? read(g->fd[i], s->buf, cap) : -1;
 		if (r >= (ssize_t)(2 * sizeof(uint64_t)) && s->buf[0] == 1)
 			tp_add(s, g, i, s->buf[1]);
 	}
@@ -902,9 +902,7 @@ static int tp_read(void *state, struct dbgfs_samples *out)
 	for (int i = 0; i < s->nr_grp; i++) {
 		if (!s->grp[i].ok)
 			continue;
-		tp_read_batch(s, &s->grp[i], 0, s->nr_first);
-		if (s->nr_shown > s->nr_first)
-			tp_read_batch(s, &s->grp[i], s->nr_first, s->nr_shown);
+		tp_read_group(s, &s->grp[i]);
 	}
 	ret = tp_emit(s, out, now);
 	return ret == 0 && gone ? -ESRCH : ret;	/* the counts of a finished process stay readable */

@@ -23,7 +23,11 @@ struct kvmstat_series {
 	unsigned seen;		/* refresh count of the last sighting */
 	uint64_t ns;		/* the sample's counting time (0: counted since its source opened) */
 	double window;		/* seconds it counted in the last interval when shorter; 0 = all of it */
-	struct kvmstat_series *next;
+	int exit_k;		/* index in kvmstat_exit_signals, -1 when it does not count exits */
+	struct kvmstat_row *row;	/* its row in the view, valid while row_gen is the model's */
+	unsigned row_gen;
+	struct kvmstat_series *next;	/* hash chain */
+	struct kvmstat_series *all;	/* every series */
 };
 
 /* Events that count VM exits, best first: the Total row sums the first one that counts. */
@@ -117,6 +121,7 @@ int kvmstat_model_init(struct kvmstat_model *m, const struct kvmstat_opts *opt, 
 	m->dopt.want_opaque = m;
 	m->dopt.notice = kvmstat_notice_cb;
 	m->dopt.notice_opaque = m;
+	m->row_gen = 1;
 	m->stab_size = 4096;
 	m->rtab_size = 4096;
 	m->stab = calloc(m->stab_size, sizeof(*m->stab));
@@ -253,18 +258,19 @@ void kvmstat_model_close(struct kvmstat_model *m, bool fast)
 
 static void kvmstat_free_series(struct kvmstat_model *m)
 {
-	for (unsigned i = 0; i < m->stab_size; i++)
-		while (m->stab[i]) {
-			struct kvmstat_series *s = m->stab[i];
+	while (m->series) {
+		struct kvmstat_series *s = m->series;
 
-			m->stab[i] = s->next;
-			free(s);
-		}
+		m->series = s->all;
+		free(s);
+	}
+	memset(m->stab, 0, sizeof(*m->stab) * m->stab_size);
 	m->nr_series = 0;
 }
 
 static void kvmstat_free_rows(struct kvmstat_model *m)
 {
+	m->row_gen++;	/* every series looks its row up again */
 	for (unsigned i = 0; i < m->nr_rows; i++)
 		free(m->rows[i]);
 	memset(m->rtab, 0, sizeof(*m->rtab) * m->rtab_size);
@@ -287,6 +293,14 @@ void kvmstat_model_free(struct kvmstat_model *m)
 
 /* ---- series ---- */
 
+static int kvmstat_exit_index(const char *name)
+{
+	for (size_t k = 0; k < sizeof(kvmstat_exit_signals) / sizeof(kvmstat_exit_signals[0]); k++)
+		if (strcmp(name, kvmstat_exit_signals[k]) == 0)
+			return (int)k;
+	return -1;
+}
+
 static struct kvmstat_series *kvmstat_series_get(struct kvmstat_model *m, const struct dbgfs_sample *smp, int src)
 {
 	uint32_t h = kvmstat_hash(smp->name, 2166136261u) ^ (uint32_t)smp->pid * 31u ^ (uint32_t)(smp->vcpu + 1) * 7919u;
@@ -306,8 +320,11 @@ static struct kvmstat_series *kvmstat_series_get(struct kvmstat_model *m, const 
 	 * everything it counted happened while we watched. */
 	s->base = !m->src[src].since_open && !m->opt.include_past && m->refreshes == 0 ? smp->value : 0;
 	s->last = s->base;
+	s->exit_k = kvmstat_exit_index(s->name);
 	s->next = *pp;
 	*pp = s;
+	s->all = m->series;
+	m->series = s;
 	m->nr_series++;
 	return s;
 }
@@ -355,9 +372,9 @@ static struct kvmstat_row *kvmstat_row_get(struct kvmstat_model *m, const char *
 	return r;
 }
 
-static bool kvmstat_is_exit_signal(const struct kvmstat_model *m, const char *name)
+static bool kvmstat_is_exit_signal(const struct kvmstat_model *m, const struct kvmstat_series *s)
 {
-	return m->exit_signal[0] && strcmp(name, m->exit_signal) == 0;
+	return m->exit_signal[0] && s->exit_k == m->exit_k;
 }
 
 /* The row key of a series in the current view, or false when the view does not show it. */
@@ -370,14 +387,14 @@ static bool kvmstat_row_key(const struct kvmstat_model *m, const struct kvmstat_
 		snprintf(key, len, "%s", s->name);
 		return true;
 	case KVMSTAT_VIEW_GUESTS:
-		if (s->vcpu >= 0 || !kvmstat_is_exit_signal(m, s->name))
+		if (s->vcpu >= 0 || !kvmstat_is_exit_signal(m, s))
 			return false;
 		snprintf(key, len, "pid %d", s->pid);
 		return true;
 	case KVMSTAT_VIEW_VCPUS:
 		if (s->vcpu < 0 || strchr(s->name, '('))
 			return false;
-		if (kvmstat_is_exit_signal(m, s->name))
+		if (kvmstat_is_exit_signal(m, s))
 			snprintf(key, len, "vcpu%d", s->vcpu);
 		else
 			snprintf(key, len, "vcpu%d/%s", s->vcpu, s->name);
@@ -389,26 +406,26 @@ static bool kvmstat_row_key(const struct kvmstat_model *m, const struct kvmstat_
 /* Picks the event that counts exits: the first candidate that has counted, else the first present. */
 static void kvmstat_pick_exit_signal(struct kvmstat_model *m)
 {
-	const char *present = NULL;
+	int present = -1;
 	uint64_t counted[sizeof(kvmstat_exit_signals) / sizeof(kvmstat_exit_signals[0])] = { 0 };
 	bool seen[sizeof(counted) / sizeof(counted[0])] = { false };
 
-	for (size_t i = 0; i < m->cur.n; i++)
-		for (size_t k = 0; k < sizeof(counted) / sizeof(counted[0]); k++)
-			if (m->cur.v[i].vcpu < 0 && strcmp(m->cur.v[i].name, kvmstat_exit_signals[k]) == 0) {
-				counted[k] += m->cur.v[i].value;
-				seen[k] = true;
-			}
-	for (size_t k = 0; k < sizeof(counted) / sizeof(counted[0]); k++) {
-		if (seen[k] && !present)
-			present = kvmstat_exit_signals[k];
+	for (struct kvmstat_series *s = m->series; s; s = s->all)
+		if (s->exit_k >= 0 && s->vcpu < 0 && s->seen == m->refreshes) {
+			counted[s->exit_k] += s->last;
+			seen[s->exit_k] = true;
+		}
+	for (int k = 0; k < (int)(sizeof(counted) / sizeof(counted[0])); k++) {
+		if (seen[k] && present < 0)
+			present = k;
 		if (seen[k] && counted[k]) {
-			present = kvmstat_exit_signals[k];
+			present = k;
 			break;
 		}
 	}
-	if (present && strcmp(present, m->exit_signal) != 0) {
-		snprintf(m->exit_signal, sizeof(m->exit_signal), "%s", present);
+	if (present >= 0 && strcmp(kvmstat_exit_signals[present], m->exit_signal) != 0) {
+		snprintf(m->exit_signal, sizeof(m->exit_signal), "%s", kvmstat_exit_signals[present]);
+		m->exit_k = present;
 		if (m->view == KVMSTAT_VIEW_GUESTS || m->view == KVMSTAT_VIEW_VCPUS)
 			kvmstat_free_rows(m);
 	}
@@ -431,17 +448,20 @@ static void kvmstat_aggregate(struct kvmstat_model *m)
 		m->rows[i]->live = false;
 		m->rows[i]->window = 0;
 	}
-	for (unsigned b = 0; b < m->stab_size; b++)
-		for (struct kvmstat_series *s = m->stab[b]; s; s = s->next) {
-			struct kvmstat_row *r;
+	for (struct kvmstat_series *s = m->series; s; s = s->all) {
+		struct kvmstat_row *r;
 
-			if (!kvmstat_row_key(m, s, key, sizeof(key)) || !(r = kvmstat_row_get(m, key)))
-				continue;
-			r->raw += s->carried + s->last - s->base;
-			r->live |= s->seen == m->refreshes;
-			if (s->seen == m->refreshes && s->window > r->window)
-				r->window = s->window;
+		if (s->row_gen != m->row_gen) {	/* looked up once per view */
+			s->row = kvmstat_row_key(m, s, key, sizeof(key)) ? kvmstat_row_get(m, key) : NULL;
+			s->row_gen = m->row_gen;
 		}
+		if (!(r = s->row))
+			continue;
+		r->raw += s->carried + s->last - s->base;
+		r->live |= s->seen == m->refreshes;
+		if (s->seen == m->refreshes && s->window > r->window)
+			r->window = s->window;
+	}
 	for (unsigned i = 0; i < m->nr_rows; i++) {
 		struct kvmstat_row *r = m->rows[i];
 
@@ -458,10 +478,9 @@ static void kvmstat_update_exit_total(struct kvmstat_model *m)
 {
 	uint64_t raw = 0, prev = 0, base = 0;
 
-	for (unsigned b = 0; b < m->stab_size; b++)
-		for (struct kvmstat_series *s = m->stab[b]; s; s = s->next)
-			if (s->vcpu < 0 && kvmstat_is_exit_signal(m, s->name))
-				raw += s->carried + s->last - s->base;
+	for (struct kvmstat_series *s = m->series; s; s = s->all)
+		if (s->vcpu < 0 && kvmstat_is_exit_signal(m, s))
+			raw += s->carried + s->last - s->base;
 	struct kvmstat_row *r = m->exit_signal[0] && m->view == KVMSTAT_VIEW_EVENTS ? kvmstat_row_get(m, m->exit_signal) : NULL;
 	if (r) {
 		prev = r->prev_raw;

@@ -71,6 +71,8 @@ struct kvmstat_model {
 	enum kvmstat_sort sort;
 	struct dbgfs_samples cur;
 	struct kvmstat_series **stab;	/* hash of (name, pid, vcpu) */
+	struct kvmstat_series *series;	/* all of them, newest first */
+	unsigned row_gen;		/* bumped when the rows are rebuilt (series cache their row) */
 	unsigned stab_size, nr_series;
 	struct kvmstat_row **rows;	/* all rows of the view (hash by key) */
 	struct kvmstat_row **rtab;
@@ -81,6 +83,7 @@ struct kvmstat_model {
 	double last_time;
 	unsigned refreshes;
 	char exit_signal[DBGFS_NAME_MAX];	/* the event the Total row sums */
+	int exit_k;				/* its index in the candidates */
 	uint64_t exit_total, exit_delta;
 	double exit_rate;
 	bool guest_gone;
@@ -131,6 +134,9 @@ struct kvmstat_log {
 	char **cols;
 	unsigned nr_cols;
 	unsigned *width;
+	const struct kvmstat_row **rows;	/* the columns' rows (cached per row_gen) */
+	unsigned row_gen, nr_rows;
+	char *line;			/* one line, written at once */
 	unsigned lines;
 	bool csv, json, skip_zero;
 };

@@ -46,6 +46,7 @@ struct tp_group {
 	bool seen;		/* in /proc/PID/task at the last rescan */
 	int checks;		/* times its name was read (a new thread may not have named itself yet) */
 	double t_open;		/* when its first batch was opened */
+	uint64_t *final;	/* a late group whose thread ended: its last counts (fds closed) */
 };
 
 struct tp_job;
@@ -62,6 +63,7 @@ struct tp_state {
 	struct tp_group *grp;
 	int nr_grp, cap_grp;
 	uint64_t *buf;		/* group read buffer: nr + values */
+	uint64_t *vals;		/* one group's values */
 	uint64_t *sum;		/* per event */
 	uint64_t *vsum;		/* per vcpu and event, when per_vcpu */
 	double *vt;		/* per vcpu: when a late group started counting it (0: at start) */
@@ -427,6 +429,20 @@ static int tp_scan_threads(struct tp_state *s)
 	return ret < 0 ? ret : added;
 }
 
+static void tp_group_values(struct tp_state *s, struct tp_group *g, uint64_t *vals);
+
+/* A late vCPU thread has ended: its last counts are kept (reading them after the close would be
+ * too late), its descriptors closed. */
+static void tp_group_end(struct tp_state *s, struct tp_group *g)
+{
+	uint64_t *final = calloc((size_t)s->nr_ev, sizeof(uint64_t));
+
+	if (final)
+		tp_group_values(s, g, final);
+	tp_group_close(s, g);
+	g->final = final;
+}
+
 /*
  * Per-vCPU counts of threads that started after the open: each refresh, a vCPU thread not seen
  * before gets its own group (not inherited: its counts are already in its creator's inherited
@@ -469,7 +485,7 @@ static void tp_rescan_threads(struct tp_state *s)
 	closedir(d);
 	for (int i = 0; i < s->nr_grp; i++)
 		if (s->grp[i].late && !s->grp[i].seen && s->grp[i].ok)
-			tp_group_close(s, &s->grp[i]);
+			tp_group_end(s, &s->grp[i]);
 }
 
 static void tp_raise_nofile(struct tp_state *s, int groups)
@@ -700,8 +716,10 @@ static void tp_close(void *state)
 		return;
 	atomic_store(&s->cancel, true);
 	tp_join(s);
-	for (int i = 0; i < s->nr_grp; i++)
+	for (int i = 0; i < s->nr_grp; i++) {
 		tp_group_close(s, &s->grp[i]);
+		free(s->grp[i].final);
+	}
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s->jobs);
@@ -709,6 +727,7 @@ static void tp_close(void *state)
 	free(s->grp);
 	free(s->ev);
 	free(s->buf);
+	free(s->vals);
 	free(s->sum);
 	free(s->vsum);
 	free(s->vt);
@@ -760,10 +779,11 @@ static int tp_open(const struct dbgfs_options *opt, void **state, char *why, siz
 		atomic_store(&s->rest, s->nr_first == s->nr_ev ? TP_REST_READY : TP_REST_OPENING);
 		s->max_vcpu = 64;
 		s->buf = calloc((size_t)s->nr_ev + 1, sizeof(uint64_t));
+		s->vals = calloc((size_t)s->nr_ev, sizeof(uint64_t));
 		s->sum = calloc((size_t)s->nr_ev, sizeof(uint64_t));
 		s->vsum = calloc((size_t)s->nr_ev * (size_t)s->max_vcpu, sizeof(uint64_t));
 		s->vt = calloc((size_t)s->max_vcpu, sizeof(double));
-		ret = s->buf && s->sum && s->vsum && s->vt ? tp_open_groups(s, why, why_len) : -ENOMEM;
+		ret = s->buf && s->vals && s->sum && s->vsum && s->vt ? tp_open_groups(s, why, why_len) : -ENOMEM;
 	}
 	if (ret < 0) {
 		tp_close(s);
@@ -784,32 +804,43 @@ static void tp_add(struct tp_state *s, const struct tp_group *g, int i, uint64_t
 }
 
 /*
- * Adds the shown events of one group into s->sum (and s->vsum for a vCPU thread): one read for
- * the group (which may be growing: the background opening adds to it). When its thread has ended
- * the kernel breaks the group up; each event is then read alone.
+ * The shown events' counts of one group, into vals: one read for the group (which may be growing:
+ * the background opening adds to it). When its thread has ended the kernel breaks the group up;
+ * each event is then read alone (0 when it cannot be).
  */
-static void tp_read_group(struct tp_state *s, struct tp_group *g)
+static void tp_group_values(struct tp_state *s, struct tp_group *g, uint64_t *vals)
 {
 	size_t cap = sizeof(uint64_t) * ((size_t)s->nr_ev + 1);
-	ssize_t r = read(g->fd[0], s->buf, cap);
+	ssize_t r;
 
+	if (g->final) {	/* its thread has ended: the counts it had then */
+		memcpy(vals, g->final, sizeof(uint64_t) * (size_t)s->nr_shown);
+		return;
+	}
+	r = read(g->fd[0], s->buf, cap);
 	if (r >= (ssize_t)sizeof(uint64_t) && s->buf[0] >= (uint64_t)s->nr_shown &&
 	    (size_t)r == sizeof(uint64_t) * (s->buf[0] + 1)) {
-		for (int i = 0; i < s->nr_shown; i++)
-			tp_add(s, g, i, s->buf[1 + i]);
+		memcpy(vals, s->buf + 1, sizeof(uint64_t) * (size_t)s->nr_shown);
 		return;
 	}
 	for (int i = 0; i < s->nr_shown; i++) {
 		r = g->fd[i] >= 0 ? read(g->fd[i], s->buf, cap) : -1;
-		if (r >= (ssize_t)(2 * sizeof(uint64_t)) && s->buf[0] == 1)
-			tp_add(s, g, i, s->buf[1]);
+		vals[i] = r >= (ssize_t)(2 * sizeof(uint64_t)) && s->buf[0] == 1 ? s->buf[1] : 0;
 	}
+}
+
+/* Adds a group's counts into s->sum (and s->vsum for a vCPU thread). */
+static void tp_read_group(struct tp_state *s, struct tp_group *g)
+{
+	tp_group_values(s, g, s->vals);
+	for (int i = 0; i < s->nr_shown; i++)
+		tp_add(s, g, i, s->vals[i]);
 }
 
 static bool tp_has_vcpu(const struct tp_state *s, int vcpu)
 {
 	for (int i = 0; i < s->nr_grp; i++)
-		if (s->grp[i].vcpu == vcpu && s->grp[i].ok && (s->grp[i].whole || s->grp[i].late))
+		if (s->grp[i].vcpu == vcpu && (s->grp[i].ok || s->grp[i].final) && (s->grp[i].whole || s->grp[i].late))
 			return true;
 	return false;
 }
@@ -900,7 +931,7 @@ static int tp_read(void *state, struct dbgfs_samples *out)
 		memset(s->vsum, 0, sizeof(uint64_t) * (size_t)s->nr_ev * (size_t)s->max_vcpu);
 	now = dbgfs_now();
 	for (int i = 0; i < s->nr_grp; i++) {
-		if (!s->grp[i].ok)
+		if (!s->grp[i].ok && !s->grp[i].final)
 			continue;
 		tp_read_group(s, &s->grp[i]);
 	}

@@ -267,7 +267,7 @@ void kvmstat_print_json(struct kvmstat_model *m, FILE *f, const char *timestamp)
 		fprintf(f, ",\"total\":%llu,\"delta\":%llu", (unsigned long long)r->total, (unsigned long long)r->delta);
 		/* a counter that began within the interval: how long its delta was counted */
 		if (r->window > 0 && r->window < m->interval - 0.0005 && !getenv("KVMSTAT_TIMESTAMP"))
-			fprintf(f, ",\"seconds\":%.3f", r->window);
+			fprintf(f, ",\"seconds\":%.6f", r->window);
 		fputc('}', f);
 	}
 	fputs("]}\n", f);

@@ -188,6 +188,22 @@ qmp_discovery() {
 	if [ $rc = 0 ] && [ "${n:-0}" = $((2 * N)) ] && grep -q "vmscope-qmp" "$tmp/d.err" && ! grep -q "$d" "$tmp/d.err"; then
 		tap_ok "qmp-discovery-every-guest ($n == 2 x $N, stale socket skipped quietly)"
 	else tap_fail "qmp-discovery-every-guest" "exit $rc, writes ${n:-none} != $((2 * N)): $(cat "$tmp/d.out" "$tmp/d.err")"; fi
+	# the screen's per-guest view (key b) names each guest from its command line
+	if command -v tmux >/dev/null; then
+		local T="tmux -L kvmstat-live-$$" shot=""
+		$T -f /dev/null new-session -d -s ui -x 120 -y 40 \
+			"env TERM=xterm-256color LANG=C.UTF-8 $(realpath "$K") --qmp-dir $run -i -s 0.2; sleep 30"
+		for _ in $(seq 100); do $T capture-pane -p -t ui | grep -q "kvm statistics" && break; sleep 0.05; done
+		$T send-keys -t ui b
+		for _ in $(seq 100); do
+			shot=$($T capture-pane -p -t ui)
+			grep -q "kvmstat-disc-a ($a)" <<<"$shot" && grep -q "kvmstat-disc-b ($b)" <<<"$shot" && break; sleep 0.05
+		done
+		$T kill-server 2>/dev/null
+		if grep -q "kvmstat-disc-a ($a)" <<<"$shot" && grep -q "kvmstat-disc-b ($b)" <<<"$shot"; then
+			tap_ok "qmp-discovery-guests-named"
+		else tap_fail "qmp-discovery-guests-named" "$(head -20 <<<"$shot")"; fi
+	else tap_skip "qmp-discovery-guests-named" "tmux not installed"; fi
 	kill $a $b 2>/dev/null; wait $a $b 2>/dev/null
 }
 

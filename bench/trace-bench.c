@@ -4,6 +4,9 @@
  * into the binary backend from 1 and 2 threads. Medians of 5 runs; records dropped are reported
  * (a run that drops measures the drop path, so the ring is sized to avoid it).
  *   trace-bench [DIR]   (trace files go to DIR, default /tmp)
+ *   trace-bench --events N [DIR [CLOCK]]   only N enabled events from one thread: for
+ *       valgrind --tool=callgrind --toggle-collect=tb_producer (instructions per event);
+ *       CLOCK is --trace clock= (auto, tsc, monotonic)
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -72,6 +75,9 @@ static void *tb_producer(void *opaque)
 	return NULL;
 }
 
+static uint64_t tb_events = 1000000;
+static const char *tb_clock = "auto";
+
 /* ns per event per thread (the slowest thread), and drops. */
 static double tb_enabled_once(const char *dir, unsigned threads, uint64_t *dropped)
 {
@@ -83,12 +89,13 @@ static double tb_enabled_once(const char *dir, unsigned threads, uint64_t *dropp
 	double worst = 0;
 	snprintf(path, sizeof(path), "%s/trace-bench-%d.vmt", dir, (int)getpid());
 	if (trace_open(&h) || trace_set_file(h, path) || trace_set_ring_size(h, 64u << 20) ||
+	    trace_set_clock(h, tb_clock, why, sizeof(why)) ||
 	    trace_enable_patterns(h, "test_sample", why, sizeof(why)) < 0 || trace_start(h, 0, NULL, why, sizeof(why))) {
 		fprintf(stderr, "trace-bench: cannot start tracing\n");
 		exit(1);
 	}
 	for (unsigned i = 0; i < threads; i++) {
-		t[i].n = 1000000;
+		t[i].n = tb_events;
 		pthread_create(&th[i], NULL, tb_producer, &t[i]);
 	}
 	for (unsigned i = 0; i < threads; i++) {
@@ -103,9 +110,17 @@ static double tb_enabled_once(const char *dir, unsigned threads, uint64_t *dropp
 
 int main(int argc, char **argv)
 {
-	const char *dir = argc > 1 ? argv[1] : "/tmp";
 	double dis[RUNS], base[RUNS], en1[RUNS], en2[RUNS];
 	uint64_t drops = 0, d;
+	if (argc > 2 && !strcmp(argv[1], "--events")) {
+		tb_events = strtoull(argv[2], NULL, 0);
+		tb_clock = argc > 4 ? argv[4] : tb_clock;
+		double ns = tb_enabled_once(argc > 3 ? argv[3] : "/tmp", 1, &d);
+		printf("trace-bench: %llu events, %.2f ns/event, %llu dropped\n", (unsigned long long)tb_events, ns,
+		       (unsigned long long)d);
+		return 0;
+	}
+	const char *dir = argc > 1 ? argv[1] : "/tmp";
 	for (int r = 0; r < RUNS; r++) {
 		base[r] = tb_empty_once();
 		dis[r] = tb_disabled_once();

@@ -8,6 +8,7 @@ RUNS=${RUNS:-5}
 ITERS=${ITERS:-20000}			# KVM: every out is a VM exit (~15-60 us here)
 ITERS_INTERP=${ITERS_INTERP:-1000000}
 ITERS_TCG=${ITERS_TCG:-2000000}
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$B/bench/trace-bench" "${TMPDIR:-/tmp}" || exit 1
 echo
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -32,6 +33,8 @@ for accel in kvm interp; do
 	add "vmscope $accel iters=$it, tracing off" "${vm[@]}"
 	add "vmscope $accel, pio_write on, binary" "${vm[@]}" --trace pio_write
 	add "vmscope $accel, pio_write on, binary, 64M ring" "${vm[@]}" --trace pio_write --trace ring=64M
+	[ "$accel" = interp ] &&
+		add "vmscope $accel, pio_write on, binary, clock_gettime" "${vm[@]}" --trace pio_write --trace clock=monotonic
 	add "vmscope $accel, pio_write on, log to /dev/null" "${vm[@]}" --trace pio_write --trace-backend log --trace-log /dev/null
 	add "vmscope $accel, pio_write on, ftrace" "${vm[@]}" --trace pio_write --trace-backend ftrace
 	add "vmscope $accel, usdt, no consumer attached" "${vm[@]}" --trace-backend usdt
@@ -82,3 +85,4 @@ for k in "${!cmds[@]}"; do
 		printf '  %-52s %s\n' "${names[$k]}:" "$("$B/vmtrace" stats "$tmp/t.vmt" 2>/dev/null | sed -n 2p)" ;;
 	esac
 done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -9,11 +9,13 @@ vt=$B/vmtrace
 fx=tests/fixtures/traces
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
-if "$vt" print "$fx/v1-all-types.vmt" >"$tmp/out" 2>"$tmp/err" && diff -u "$fx/v1-all-types.print" "$tmp/out" >"$tmp/diff"; then
-	tap_ok "print v1 fixture matches golden"
-else
-	tap_fail "print v1 fixture matches golden" "$(cat "$tmp/err" "$tmp/diff" | head -20)"
-fi
+for v in v1 v2; do
+	if "$vt" print "$fx/$v-all-types.vmt" >"$tmp/out" 2>"$tmp/err" && diff -u "$fx/$v-all-types.print" "$tmp/out" >"$tmp/diff"; then
+		tap_ok "print $v fixture matches golden"
+	else
+		tap_fail "print $v fixture matches golden" "$(cat "$tmp/err" "$tmp/diff" | head -20)"
+	fi
+done
 
 count() { "$vt" print "$@" "$fx/v1-all-types.vmt" | wc -l; }
 [ "$(count --event 'test_i*')" = 6 ] && tap_ok "--event glob" || tap_fail "--event glob" "$(count --event 'test_i*')"

@@ -189,8 +189,9 @@ static int vmtrace_cmd_print(struct vmtrace_file *vf, FILE *out)
 
 static int vmtrace_cmd_info(struct vmtrace_file *vf, FILE *out)
 {
-	fprintf(out, "format version %u, pid %u, clock CLOCK_MONOTONIC\ncommand: %s\nevents: %u\n", vf->info.version,
-		vf->info.pid, vf->info.cmdline, vf->info.nr_events);
+	fprintf(out, "format version %u, pid %u, clock CLOCK_MONOTONIC%s\ncommand: %s\nevents: %u\n", vf->info.version,
+		vf->info.pid, vf->info.tick_source == TRACE_TICK_TSC ? " (recorded as TSC ticks)" : "", vf->info.cmdline,
+		vf->info.nr_events);
 	for (unsigned i = 0; i < vf->info.nr_events; i++) {
 		const struct trace_event_desc *d = trace_reader_event(vf->r, i);
 		fprintf(out, "%5u %s(", i, d->name);

@@ -15,7 +15,6 @@ extern struct trace_group *const __stop_trace_groups[] __attribute__((weak));
 static pthread_once_t trace_groups_once = PTHREAD_ONCE_INIT;
 static unsigned trace_groups_total;		/* derived once from the link, then constant */
 static _Atomic uint64_t trace_next_serial = 1;	/* tells handles apart in per-thread caches */
-static __thread int trace_tls_vcpu = -1;
 
 struct trace_group *trace_internal_group(void)
 {
@@ -33,21 +32,10 @@ static void trace_groups_init(void)
 	trace_groups_total = base;
 }
 
-uint64_t trace_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void trace_thread_set_vcpu(int vcpu)
 {
-	trace_tls_vcpu = vcpu;
-}
-
-int trace_thread_vcpu(void)
-{
-	return trace_tls_vcpu;
+	trace_tls.vcpu = vcpu;
+	trace_tls.fast_serial = 0;	/* the next record checks its ring's vCPU */
 }
 
 static int trace_fill_events(struct trace_handle *h)
@@ -56,9 +44,12 @@ static int trace_fill_events(struct trace_handle *h)
 	h->nr_events = trace_groups_total;
 	h->ev = calloc(h->nr_events ? h->nr_events : 1, sizeof(*h->ev));
 	h->on = calloc(h->nr_events ? h->nr_events : 1, sizeof(*h->on));
+	h->mode = calloc(h->nr_events ? h->nr_events : 1, sizeof(*h->mode));
 	h->attached = calloc(h->nr_events ? h->nr_events : 1, 1);
-	if (!h->ev || !h->on || !h->attached)
+	if (!h->ev || !h->on || !h->mode || !h->attached)
 		return -ENOMEM;
+	if (h->nr_events >= TRACE_MAX_EVENT_IDS)
+		return -E2BIG;
 	for (struct trace_group *const *g = __start_trace_groups; g && g < __stop_trace_groups; g++)
 		for (unsigned i = 0; i < (*g)->nr_events; i++)
 			h->ev[id++] = (struct trace_event_ref){ *g, i };
@@ -78,20 +69,26 @@ int trace_open(struct trace_handle **out)
 	h->backends = TRACE_BACKEND_BINARY;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->drain_lock, NULL);
-	if (trace_fill_events(h)) {
+	int rc = trace_fill_events(h);
+	if (rc) {
 		trace_close(h);
-		return -ENOMEM;
+		return rc;
 	}
 	*out = h;
 	return 0;
 }
 
 /* Publishes event id's state into its generated pointer: on for this handle once it has started
- * and the user or an attached USDT consumer wants it. */
+ * and the user or an attached USDT consumer wants it; and which backends record it (none when only
+ * a USDT consumer wants it: the probe fires before the backends are asked). */
 void trace_state_update(struct trace_handle *h, unsigned id)
 {
 	struct trace_handle **slot = &h->ev[id].group->state[h->ev[id].local];
-	bool want = h->started && (atomic_load_explicit(&h->on[id], memory_order_relaxed) || h->attached[id]);
+	bool on = h->started && atomic_load_explicit(&h->on[id], memory_order_relaxed);
+	bool want = on || (h->started && h->attached[id]);
+	unsigned mode = (h->backends & TRACE_BACKEND_BINARY ? TRACE_MODE_BINARY : 0) |
+			(h->backends & (TRACE_BACKEND_LOG | TRACE_BACKEND_FTRACE) ? TRACE_MODE_TEXT : 0);
+	atomic_store_explicit(&h->mode[id], on ? mode : 0, memory_order_relaxed);
 	if (want) {
 		__atomic_store_n(slot, h, __ATOMIC_RELEASE);
 	} else {
@@ -118,6 +115,7 @@ void trace_close(struct trace_handle *h)
 	pthread_mutex_destroy(&h->drain_lock);
 	free(h->ev);
 	free((void *)h->on);
+	free((void *)h->mode);
 	free(h->attached);
 	free(h->file_path);
 	free(h->log_path);
@@ -193,6 +191,23 @@ int trace_set_log_file(struct trace_handle *h, const char *path)
 int trace_set_tracefs(struct trace_handle *h, const char *dir)
 {
 	return h->started ? -EBUSY : trace_set_str(&h->tracefs_dir, dir);
+}
+
+int trace_set_clock(struct trace_handle *h, const char *name, char *why, size_t why_len)
+{
+	static const char *const names[] = { [TRACE_CLOCK_AUTO] = "auto", [TRACE_CLOCK_TSC] = "tsc",
+					     [TRACE_CLOCK_MONO] = "monotonic" };
+	if (h->started) {
+		snprintf(why, why_len, "the trace clock cannot change once tracing has started");
+		return -EBUSY;
+	}
+	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+		if (!strcmp(name, names[i])) {
+			h->clock_want = i;
+			return 0;
+		}
+	snprintf(why, why_len, "unknown trace clock '%s' (known: auto, tsc, monotonic)", name);
+	return -EINVAL;
 }
 
 int trace_set_ring_size(struct trace_handle *h, size_t bytes)
@@ -384,6 +399,8 @@ int trace_parse_option(struct trace_handle *h, const char *arg, bool *want_help,
 		return trace_set_tracefs(h, arg + 8);
 	if (!strncmp(arg, "ring=", 5))
 		return trace_parse_ring(h, arg + 5, why, why_len);
+	if (!strncmp(arg, "clock=", 6))
+		return trace_set_clock(h, arg + 6, why, why_len);
 	int rc = trace_enable_patterns(h, arg, why, why_len);
 	return rc < 0 ? rc : 0;
 }
@@ -493,22 +510,15 @@ int trace_monitor_command(struct trace_handle *h, const char *args, char *out, s
 	return 0;
 }
 
-bool trace_emit(struct trace_handle *h, struct trace_group *g, unsigned local_id, const uint64_t *args)
-{
-	unsigned id = g->base + local_id;
-	if (!atomic_load_explicit(&h->on[id], memory_order_relaxed))
-		return false;	/* on only because a USDT consumer is attached: the probe already fired */
-	if (h->backends & TRACE_BACKEND_BINARY)
-		trace_ring_put(h, id, trace_now_ns(), args);
-	return (h->backends & (TRACE_BACKEND_LOG | TRACE_BACKEND_FTRACE)) != 0;
-}
-
 int trace_start(struct trace_handle *h, int argc, char *const *argv, char *why, size_t why_len)
 {
 	int rc;
 	if (h->started)
 		return -EBUSY;
-	h->start_mono = trace_now_ns();
+	rc = trace_clock_choose(h, why, why_len);
+	if (rc)
+		return rc;
+	trace_clock_sync(h, &h->start_tick, &h->start_mono);
 	h->pid = (int)getpid();
 	if (h->backends & TRACE_BACKEND_BINARY) {
 		if (!h->file_path) {

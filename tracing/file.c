@@ -2,7 +2,7 @@
 /*
  * file.c — writing the self-describing trace file (layout in vmscope-trace-events(5)):
  *
- *   header (128 bytes) | command line | event descriptors | records ...
+ *   header (128 bytes) | command line | event descriptors | chunks of records ...
  *
  * All integers in the writer's byte order; the header's endian field tells the reader which.
  */
@@ -23,33 +23,18 @@ static size_t trace_align8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
-/* Record: u16 size, u16 event, u16 vcpu, u16 nargs, u64 ts, nargs u64 slots (a string's slot
- * holds its length), then the string bytes, each padded to 8. Returns the record's size. */
-size_t trace_record_encode(uint8_t *out, size_t cap, unsigned id, unsigned vcpu, uint64_t ts,
-			   const struct trace_event_desc *d, const uint64_t *args)
+/* Chunk header (version 2): u32 magic, u32 payload bytes, i32 vCPU (-1: none; the file stores
+ * 0xffff as in version 1), u32 0, u64 tick base of the records' deltas, u64 tick and u64 ns of
+ * CLOCK_MONOTONIC read together after the records were taken from the ring. */
+void trace_chunk_header(uint8_t *out, uint32_t payload, int vcpu, uint64_t base, uint64_t sync_tick, uint64_t sync_ns)
 {
-	size_t pos = TRACE_REC_HDR_SIZE + 8 * (size_t)d->nargs;
-	for (unsigned i = 0; i < d->nargs; i++) {
-		uint64_t v = args[i];
-		if (d->arg_types[i] == TRACE_T_STR) {
-			const char *s = (const char *)(uintptr_t)args[i];
-			size_t n = s ? strnlen(s, TRACE_STR_MAX) : 0;
-			if (pos + trace_align8(n) > cap)
-				n = 0;
-			if (n)
-				memcpy(out + pos, s, n);
-			memset(out + pos + n, 0, trace_align8(n) - n);
-			pos += trace_align8(n);
-			v = n;
-		}
-		trace_put64(out + TRACE_REC_HDR_SIZE + 8 * i, v);
-	}
-	trace_put16(out, (uint16_t)pos);
-	trace_put16(out + 2, (uint16_t)id);
-	trace_put16(out + 4, (uint16_t)vcpu);
-	trace_put16(out + 6, (uint16_t)d->nargs);
-	trace_put64(out + 8, ts);
-	return pos;
+	trace_put32(out, TRACE_CHUNK_MAGIC);
+	trace_put32(out + 4, payload);
+	trace_put32(out + 8, vcpu < 0 ? TRACE_VCPU_NONE : (uint32_t)vcpu);
+	trace_put32(out + 12, 0);
+	trace_put64(out + 16, base);
+	trace_put64(out + 24, sync_tick);
+	trace_put64(out + 32, sync_ns);
 }
 
 /* Descriptor: u32 size, u32 id, u16 nargs, u16 name_len, u16 fmt_len, u16 0, nargs x {u8 type,
@@ -127,6 +112,8 @@ static void trace_header_fill(uint8_t *hdr, struct trace_handle *h, size_t cmd_l
 	trace_put32(hdr + 68, (uint32_t)getpid());
 	trace_put64(hdr + 72, TRACE_FILE_HEADER_SIZE);
 	trace_put32(hdr + 80, (uint32_t)cmd_len);
+	trace_put32(hdr + 84, h->tick_is_tsc ? TRACE_TICK_TSC : TRACE_TICK_NS);
+	trace_put64(hdr + 88, h->start_tick);
 }
 
 int trace_file_write_header(struct trace_handle *h, int argc, char *const *argv)

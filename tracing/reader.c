@@ -3,17 +3,35 @@
  * reader.c — reading trace files with no event-definition file: the header and the descriptor
  * block describe everything. Every offset, size and count is checked against the file before use
  * (the way kvm_binary_stats_test checks the KVM stats fd); errors are named and give the offset.
+ *
+ * Version 2 records come in chunks (vCPU, tick base, a (tick, ns) clock pair): at open the reader
+ * walks the chunk headers into an index (stopping at the first bad one, whose error is reported
+ * when reading gets there), and turns ticks into ns piecewise-linearly between the clock pairs.
+ * Version 1 files (records with their own ns timestamps) are read as before.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "tracing/trace.h"
+
+struct trace_chunk {
+	uint64_t off;			/* of the chunk header */
+	uint64_t avail;			/* payload bytes in the file (less than declared if truncated) */
+	uint64_t declared;		/* payload bytes the header declares */
+	uint64_t base;			/* tick base */
+	unsigned vcpu;
+};
+
+struct trace_sync {
+	uint64_t tick, ns;
+};
 
 struct trace_reader {
 	const uint8_t *data;
@@ -24,6 +42,14 @@ struct trace_reader {
 	struct trace_event_desc *events;
 	char **names;			/* per event: one allocation holding its strings */
 	uint64_t records_off, pos;
+	/* version 2: */
+	struct trace_chunk *chunks;
+	size_t nchunks, ci;		/* ci: the chunk pos is in (SIZE_MAX: before the first, nchunks: after) */
+	struct trace_sync *syncs;
+	size_t nsyncs, si;		/* si: the segment last used */
+	enum trace_file_error tail_err;	/* what stopped the chunk walk (reported on reaching it) */
+	uint64_t tail_off;
+	char tail_msg[160];
 	enum trace_file_error err;
 	char msg[256];
 	char strs[TRACE_MAX_ARGS][TRACE_STR_MAX + 1];
@@ -63,6 +89,8 @@ static int trace_rfail(struct trace_reader *r, enum trace_file_error e, uint64_t
 	return -EINVAL;
 }
 
+#define TRACE_REC_HDR_V2 8u
+
 static uint16_t trace_get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static uint32_t trace_get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t trace_get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
@@ -95,17 +123,22 @@ static int trace_header_basic(struct trace_reader *r)
 		return trace_rfail(r, TRACE_FERR_ENDIAN, 12, "this reader decodes little-endian files only");
 	if (trace_get32(h + 12) != TRACE_FILE_ENDIAN)
 		return trace_rfail(r, TRACE_FERR_HEADER, 12, "bad byte-order mark 0x%08x", trace_get32(h + 12));
-	if (trace_get32(h + 8) != TRACE_FILE_VERSION)
-		return trace_rfail(r, TRACE_FERR_VERSION, 8, "version %u, this reader knows %d", trace_get32(h + 8),
+	uint32_t version = trace_get32(h + 8);
+	if (version != 1 && version != TRACE_FILE_VERSION)
+		return trace_rfail(r, TRACE_FERR_VERSION, 8, "version %u, this reader knows 1 and %d", version,
 				   TRACE_FILE_VERSION);
 	if (trace_get32(h + 16) != TRACE_FILE_HEADER_SIZE)
 		return trace_rfail(r, TRACE_FERR_HEADER, 16, "header size %u, expected %u", trace_get32(h + 16),
 				   TRACE_FILE_HEADER_SIZE);
 	if (trace_get32(h + 64) != 1)
 		return trace_rfail(r, TRACE_FERR_HEADER, 64, "unknown clock %u", trace_get32(h + 64));
-	for (unsigned i = 84; i < TRACE_FILE_HEADER_SIZE; i++)
+	uint32_t tick = version == 1 ? TRACE_TICK_NS : trace_get32(h + 84);
+	if (tick != TRACE_TICK_NS && tick != TRACE_TICK_TSC)
+		return trace_rfail(r, TRACE_FERR_HEADER, 84, "unknown tick source %u", tick);
+	for (unsigned i = version == 1 ? 84 : 96; i < TRACE_FILE_HEADER_SIZE; i++)
 		if (h[i])
 			return trace_rfail(r, TRACE_FERR_HEADER, i, "reserved byte is not zero");
+	r->info.tick_source = tick;
 	return 0;
 }
 
@@ -134,6 +167,7 @@ static int trace_header_layout(struct trace_reader *r)
 	r->info.clock = trace_get32(h + 64);
 	r->info.pid = trace_get32(h + 68);
 	r->records_off = r->pos = rec_off;
+	r->ci = SIZE_MAX;	/* version 2: before the first chunk */
 	r->cmdline = strndup((const char *)r->data + cmd_off, cmd_len);
 	r->info.cmdline = r->cmdline;
 	return r->cmdline ? 0 : -ENOMEM;
@@ -232,6 +266,8 @@ static int trace_descs(struct trace_reader *r)
 	return 0;
 }
 
+static int trace_chunk_index(struct trace_reader *r);
+
 static int trace_reader_setup(struct trace_reader *r, struct trace_reader **out, enum trace_file_error *err,
 			      char *msg, size_t msg_len)
 {
@@ -240,6 +276,8 @@ static int trace_reader_setup(struct trace_reader *r, struct trace_reader **out,
 		rc = trace_header_layout(r);
 	if (!rc)
 		rc = trace_descs(r);
+	if (!rc && r->info.version >= 2)
+		rc = trace_chunk_index(r);
 	if (rc) {
 		if (err)
 			*err = r->err;
@@ -316,6 +354,8 @@ void trace_reader_close(struct trace_reader *r)
 		free(r->names[i]);
 	free(r->names);
 	free(r->events);
+	free(r->chunks);
+	free(r->syncs);
 	free(r->cmdline);
 	free(r);
 }
@@ -372,12 +412,10 @@ static int trace_record_strings(struct trace_reader *r, struct trace_record *rec
 	return 0;
 }
 
-int trace_reader_next(struct trace_reader *r, struct trace_record *rec)
+static int trace_next_v1(struct trace_reader *r, struct trace_record *rec)
 {
 	uint64_t left = r->size - r->pos;
 	const uint8_t *p = r->data + r->pos;
-	if (r->err)
-		return -EINVAL;
 	if (!left)
 		return 0;
 	rec->offset = r->pos;
@@ -409,6 +447,238 @@ int trace_reader_next(struct trace_reader *r, struct trace_record *rec)
 	return 1;
 }
 
+
+/* ---- version 2: chunks ---- */
+
+#define TRACE_CHUNK_HDR 40u
+
+static int trace_push_chunk(struct trace_reader *r, size_t *cap, const struct trace_chunk *c)
+{
+	if (r->nchunks == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct trace_chunk *n = realloc(r->chunks, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		r->chunks = n;
+		*cap = ncap;
+	}
+	r->chunks[r->nchunks++] = *c;
+	return 0;
+}
+
+/* Clock pairs must rise in ticks (and not fall in ns) to be used: a damaged one is skipped. */
+static int trace_push_sync(struct trace_reader *r, size_t *cap, uint64_t tick, uint64_t ns)
+{
+	if (r->nsyncs && (tick <= r->syncs[r->nsyncs - 1].tick || ns < r->syncs[r->nsyncs - 1].ns))
+		return 0;
+	if (r->nsyncs == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct trace_sync *n = realloc(r->syncs, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		r->syncs = n;
+		*cap = ncap;
+	}
+	r->syncs[r->nsyncs++] = (struct trace_sync){ tick, ns };
+	return 0;
+}
+
+static void trace_tail_error(struct trace_reader *r, enum trace_file_error e, uint64_t off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void trace_tail_error(struct trace_reader *r, enum trace_file_error e, uint64_t off, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->tail_msg, sizeof(r->tail_msg), fmt, ap);
+	va_end(ap);
+	r->tail_err = e;
+	r->tail_off = off;
+}
+
+/* Walks the chunk headers from the records offset to the end of the file or the first bad one. */
+static int trace_chunk_index(struct trace_reader *r)
+{
+	size_t ccap = 0, scap = 0;
+	uint64_t off = r->records_off;
+	if (trace_push_sync(r, &scap, trace_get64(r->data + 88), r->info.start_mono_ns))
+		return -ENOMEM;
+	while (off < r->size) {
+		const uint8_t *p = r->data + off;
+		uint64_t left = r->size - off;
+		if (left < TRACE_CHUNK_HDR) {
+			trace_tail_error(r, TRACE_FERR_TRUNCATED, off, "%llu bytes left, a chunk header needs %u",
+					 (unsigned long long)left, TRACE_CHUNK_HDR);
+			return 0;
+		}
+		struct trace_chunk c = { .off = off, .declared = trace_get32(p + 4), .vcpu = trace_get32(p + 8),
+					 .base = trace_get64(p + 16) };
+		if (trace_get32(p) != TRACE_CHUNK_MAGIC || c.vcpu > TRACE_VCPU_NONE || trace_get32(p + 12)) {
+			trace_tail_error(r, TRACE_FERR_RECORD, off, "bad chunk header (magic 0x%08x, vcpu %u)",
+					 trace_get32(p), c.vcpu);
+			return 0;
+		}
+		c.avail = c.declared < left - TRACE_CHUNK_HDR ? c.declared : left - TRACE_CHUNK_HDR;
+		if (trace_push_chunk(r, &ccap, &c) || trace_push_sync(r, &scap, trace_get64(p + 24), trace_get64(p + 32)))
+			return -ENOMEM;
+		if (c.avail < c.declared) {
+			trace_tail_error(r, TRACE_FERR_TRUNCATED, off, "chunk of %llu bytes, %llu left in the file",
+					 (unsigned long long)c.declared, (unsigned long long)c.avail);
+			return 0;
+		}
+		off += TRACE_CHUNK_HDR + c.declared;
+	}
+	return 0;
+}
+
+/* Ticks to ns: linear between the clock pairs around the tick, extended from the nearest segment
+ * outside them. Monotonic in the tick; exact for TRACE_TICK_NS. */
+static uint64_t trace_tick_ns(struct trace_reader *r, uint64_t tick)
+{
+	if (r->info.tick_source == TRACE_TICK_NS || r->nsyncs < 2)
+		return r->info.tick_source == TRACE_TICK_NS || !r->nsyncs ? tick : r->syncs[0].ns + (tick - r->syncs[0].tick);
+	size_t i = r->si < r->nsyncs - 1 ? r->si : 0;
+	if (tick < r->syncs[i].tick || tick >= r->syncs[i + 1].tick) {
+		size_t lo = 0, hi = r->nsyncs - 1;	/* the last pair with tick <= tick, at most nsyncs - 2 */
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (r->syncs[mid].tick <= tick)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		i = r->si = lo;
+	}
+	const struct trace_sync *a = &r->syncs[i], *b = &r->syncs[i + 1];
+	unsigned __int128 span = b->ns - a->ns;
+	if (tick < a->tick) {
+		uint64_t back = (uint64_t)(((unsigned __int128)(a->tick - tick) * span) / (b->tick - a->tick));
+		return back < a->ns ? a->ns - back : 0;
+	}
+	return a->ns + (uint64_t)(((unsigned __int128)(tick - a->tick) * span) / (b->tick - a->tick));
+}
+
+/* Moves to the next chunk that has records; 0 at a clean end, -EINVAL at the damage that ended
+ * the chunk walk. */
+static int trace_chunk_next(struct trace_reader *r)
+{
+	size_t i = r->ci == SIZE_MAX ? 0 : r->ci + 1;
+	for (; i < r->nchunks; i++)
+		if (r->chunks[i].avail) {
+			r->ci = i;
+			r->pos = r->chunks[i].off + TRACE_CHUNK_HDR;
+			return 1;
+		}
+	r->ci = r->nchunks;
+	r->pos = r->size;
+	if (r->tail_err)
+		return trace_rfail(r, r->tail_err, r->tail_off, "%s", r->tail_msg);
+	return 0;
+}
+
+static uint64_t trace_arg_get(const uint8_t *p, unsigned width, bool is_signed)
+{
+	switch (width) {
+	case 1: return is_signed ? (uint64_t)(int64_t)(int8_t)p[0] : p[0];
+	case 2: return is_signed ? (uint64_t)(int64_t)(int16_t)trace_get16(p) : trace_get16(p);
+	case 4: return is_signed ? (uint64_t)(int64_t)(int32_t)trace_get32(p) : trace_get32(p);
+	default: return trace_get64(p);
+	}
+}
+
+static unsigned trace_type_width(unsigned type)
+{
+	static const uint8_t width[TRACE_T_MAX + 1] = { [TRACE_T_U8] = 1, [TRACE_T_U16] = 2, [TRACE_T_U32] = 4,
+		[TRACE_T_U64] = 8, [TRACE_T_I8] = 1, [TRACE_T_I16] = 2, [TRACE_T_I32] = 4, [TRACE_T_I64] = 8,
+		[TRACE_T_BOOL] = 1 };
+	return type <= TRACE_T_MAX ? width[type] : 0;
+}
+
+/* The arguments of a v2 record of size bytes at p (its header already checked). */
+static int trace_v2_args(struct trace_reader *r, struct trace_record *rec, const uint8_t *p, size_t size)
+{
+	const struct trace_event_desc *d = &r->events[rec->event];
+	size_t pos = TRACE_REC_HDR_V2;
+	rec->nargs = d->nargs;
+	for (unsigned a = 0; a < d->nargs; a++) {
+		unsigned w = trace_type_width(d->arg_types[a]);
+		size_t need = w ? w : 2;
+		rec->strs[a] = NULL;
+		if (need > size - pos)
+			return trace_rfail(r, TRACE_FERR_RECORD, rec->offset, "%s: record size %zu, argument %u does not fit",
+					   d->name, size, a);
+		if (w) {
+			rec->vals[a] = trace_arg_get(p + pos, w, trace_type_is_signed(d->arg_types[a]));
+			pos += w;
+			continue;
+		}
+		uint64_t n = trace_get16(p + pos);
+		if (n > TRACE_STR_MAX || n > size - pos - 2)
+			return trace_rfail(r, TRACE_FERR_RECORD, rec->offset, "%s: string argument %u of %llu bytes overruns the record",
+					   d->name, a, (unsigned long long)n);
+		memcpy(r->strs[a], p + pos + 2, n);
+		r->strs[a][n] = '\0';
+		rec->strs[a] = r->strs[a];
+		rec->vals[a] = n;
+		pos += 2 + n;
+	}
+	if (pos != size)
+		return trace_rfail(r, TRACE_FERR_RECORD, rec->offset, "%s: record size %zu, its arguments take %zu", d->name,
+				   size, pos);
+	return 0;
+}
+
+static int trace_next_v2(struct trace_reader *r, struct trace_record *rec)
+{
+	const struct trace_chunk *c = r->ci < r->nchunks ? &r->chunks[r->ci] : NULL;
+	uint64_t end = c ? c->off + TRACE_CHUNK_HDR + c->avail : 0;
+	if (!c || r->pos >= end) {
+		int rc = trace_chunk_next(r);
+		if (rc <= 0)
+			return rc;
+		c = &r->chunks[r->ci];
+		end = c->off + TRACE_CHUNK_HDR + c->avail;
+	}
+	uint64_t left = end - r->pos;
+	bool cut = c->avail < c->declared;
+	const uint8_t *p = r->data + r->pos;
+	rec->offset = r->pos;
+	if (left < TRACE_REC_HDR_V2)
+		return trace_rfail(r, cut ? TRACE_FERR_TRUNCATED : TRACE_FERR_RECORD, r->pos,
+				   "%llu bytes left in the chunk, a record header needs %u", (unsigned long long)left,
+				   TRACE_REC_HDR_V2);
+	uint32_t size = trace_get16(p);
+	rec->event = trace_get16(p + 2);
+	if (size < TRACE_REC_HDR_V2)
+		return trace_rfail(r, TRACE_FERR_RECORD, r->pos, "record size %u", size);
+	if (size > left)
+		return trace_rfail(r, cut && size <= left + (c->declared - c->avail) ? TRACE_FERR_TRUNCATED : TRACE_FERR_RECORD,
+				   r->pos, "record of %u bytes, %llu left in its chunk", size, (unsigned long long)left);
+	if (rec->event >= r->info.nr_events)
+		return trace_rfail(r, TRACE_FERR_RECORD, r->pos, "event id %u, the file describes %u", rec->event,
+				   r->info.nr_events);
+	rec->vcpu = c->vcpu;
+	rec->ts = trace_tick_ns(r, c->base + trace_get32(p + 4));
+	int rc = trace_v2_args(r, rec, p, size);
+	if (rc)
+		return rc;
+	r->pos += size;
+	return 1;
+}
+
+/* The chunk whose payload holds offset, or nchunks. */
+static size_t trace_chunk_find(const struct trace_reader *r, uint64_t offset)
+{
+	size_t lo = 0, hi = r->nchunks;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->chunks[mid].off + TRACE_CHUNK_HDR + r->chunks[mid].avail <= offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->nchunks && offset >= r->chunks[lo].off + TRACE_CHUNK_HDR ? lo : r->nchunks;
+}
+
 int trace_reader_format(const struct trace_reader *r, const struct trace_record *rec, char *buf, size_t len)
 {
 	const struct trace_event_desc *d = trace_reader_event(r, rec->event);
@@ -417,10 +687,24 @@ int trace_reader_format(const struct trace_reader *r, const struct trace_record 
 	return trace_format(buf, len, d->fmt, d->nargs, d->arg_types, rec->vals, rec->strs);
 }
 
+int trace_reader_next(struct trace_reader *r, struct trace_record *rec)
+{
+	if (r->err)
+		return -EINVAL;
+	return r->info.version == 1 ? trace_next_v1(r, rec) : trace_next_v2(r, rec);
+}
+
 int trace_reader_seek(struct trace_reader *r, uint64_t offset)
 {
-	if (offset < r->records_off || offset > r->size || (offset & 7) != (r->records_off & 7))
-		return -EINVAL;
+	if (r->info.version == 1) {
+		if (offset < r->records_off || offset > r->size || (offset & 7) != (r->records_off & 7))
+			return -EINVAL;
+	} else {
+		size_t ci = trace_chunk_find(r, offset);
+		if (ci == r->nchunks)
+			return -EINVAL;
+		r->ci = ci;
+	}
 	r->err = TRACE_FERR_NONE;
 	r->pos = offset;
 	return 0;

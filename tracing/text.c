@@ -85,7 +85,7 @@ void trace_emit_text(struct trace_handle *h, struct trace_group *g, unsigned loc
 {
 	char text[1024], line[1200];
 	const char *name = g->events[local_id].name;
-	int vcpu = trace_thread_vcpu();
+	int vcpu = trace_tls.vcpu;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);

@@ -56,10 +56,10 @@ struct trace_group {
 	unsigned base;		/* first global id; assigned once at the first trace_open() */
 };
 
-/* Called by generated code only. trace_emit records the event in the binary backend and returns
- * true when a text backend (log, ftrace) wants it too; trace_emit_text then formats it with the
- * event's own format and typed arguments (which the compiler checks, through the attribute). */
-bool trace_emit(struct trace_handle *h, struct trace_group *g, unsigned local_id, const uint64_t *args);
+/* Called by generated code only: the generated trace_fire_NAME() encodes the record for the
+ * binary backend itself (tracing/trace-rec-local.h); when a text backend (log, ftrace) wants the event,
+ * trace_emit_text formats it with the event's own format and typed arguments (which the compiler
+ * checks, through the attribute). */
 void trace_emit_text(struct trace_handle *h, struct trace_group *g, unsigned local_id, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -85,6 +85,10 @@ TRACE_MUST_CHECK int trace_set_file(struct trace_handle *h, const char *path);
 TRACE_MUST_CHECK int trace_set_log_file(struct trace_handle *h, const char *path);
 /* Per-thread ring size in bytes (power of two, 64 KiB to 1 GiB, default 4 MiB); before trace_start. */
 TRACE_MUST_CHECK int trace_set_ring_size(struct trace_handle *h, size_t bytes);
+/* Timestamps: "auto" (the TSC where it is constant, nonstop and the kernel's clocksource, else
+ * CLOCK_MONOTONIC, and the reason goes to stderr), "tsc" (even if the checks fail; an error where
+ * there is no TSC), "monotonic" (clock_gettime). The file holds nanoseconds either way. */
+TRACE_MUST_CHECK int trace_set_clock(struct trace_handle *h, const char *name, char *why, size_t why_len);
 /* tracefs directory for the ftrace backend (default: found in /proc/self/mountinfo). */
 TRACE_MUST_CHECK int trace_set_tracefs(struct trace_handle *h, const char *dir);
 
@@ -92,7 +96,7 @@ TRACE_MUST_CHECK int trace_set_tracefs(struct trace_handle *h, const char *dir);
  * The --trace option: "PATTERN[,PATTERN]" (globs, "-PATTERN" disables), "events=FILE" (patterns,
  * one a line, # comments), "file=PATH", "backend=LIST", "log=PATH", "tracefs=DIR" (a tracefs or
  * tracefs instance directory for the ftrace backend), "ring=SIZE" (per-thread ring, 64K..1G),
- * "help" (sets *want_help). Returns 0 or
+ * "clock=auto|tsc|monotonic" (trace_set_clock), "help" (sets *want_help). Returns 0 or
  * -errno with a message. Patterns may be given before or after trace_start.
  */
 TRACE_MUST_CHECK int trace_parse_option(struct trace_handle *h, const char *arg, bool *want_help, char *why,
@@ -159,10 +163,13 @@ bool trace_glob_is_match(const char *glob, const char *name);
 /* ---- the trace file (see vmscope-trace-events(5)) ---- */
 
 #define TRACE_FILE_MAGIC "VMSTRACE"
-#define TRACE_FILE_VERSION 1
+#define TRACE_FILE_VERSION 2	/* written; the reader also reads version 1 */
 #define TRACE_FILE_ENDIAN 0x01020304u
 #define TRACE_FILE_HEADER_SIZE 128u
-#define TRACE_REC_HDR_SIZE 16u
+#define TRACE_REC_HDR_SIZE 16u	/* version 1 records */
+#define TRACE_CHUNK_MAGIC 0x4b4e4843u	/* "CHNK": version 2 records come in chunks */
+#define TRACE_TICK_NS 1u	/* version 2 tick sources: CLOCK_MONOTONIC ns */
+#define TRACE_TICK_TSC 2u	/* the CPU's time-stamp counter, converted through (tick, ns) pairs */
 #define TRACE_VCPU_NONE 0xffffu
 #define TRACE_STR_MAX 1024u	/* longer strings are cut */
 
@@ -183,7 +190,7 @@ enum trace_file_error {
 
 struct trace_reader;
 struct trace_record {
-	uint64_t offset;	/* in the file */
+	uint64_t offset;	/* in the file (trace_reader_seek takes it back) */
 	uint64_t ts;		/* ns, the file's clock */
 	unsigned event;
 	unsigned vcpu;		/* TRACE_VCPU_NONE: not a vCPU thread */
@@ -195,6 +202,7 @@ struct trace_file_info {
 	unsigned version;
 	unsigned pid;
 	unsigned clock;		/* 1 = CLOCK_MONOTONIC */
+	unsigned tick_source;	/* version 2: TRACE_TICK_*; version 1: TRACE_TICK_NS */
 	uint64_t start_mono_ns, start_real_ns;
 	const char *cmdline;	/* arguments joined by spaces */
 	unsigned nr_events;

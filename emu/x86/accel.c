@@ -17,7 +17,6 @@ struct interp_vcpu {
 	struct x86_cpu *cpu;
 	struct emu_vcpu *vcpu;
 	struct emu_vm *vm;
-	struct emu_fpu fpu;	/* x87/SSE are not interpreted yet: the state is only stored */
 };
 
 static struct interp_vcpu *iv(struct emu_vcpu *vcpu)
@@ -128,8 +127,6 @@ static int interp_vcpu_init(struct emu_vcpu *vcpu)
 		free(v);
 		return err;
 	}
-	v->fpu.fcw = 0x37f;
-	v->fpu.mxcsr = 0x1f80;
 	emu_vcpu_set_accel_data(vcpu, v);
 	return 0;
 }
@@ -273,16 +270,40 @@ static int interp_set_sregs(struct emu_vcpu *vcpu, const struct emu_sregs *s)
 	return 0;
 }
 
+/* struct emu_fpu is KVM's kvm_fpu: the FXSAVE image's fields (64-bit layout), ST(i) in order. */
 static int interp_get_fpu(struct emu_vcpu *vcpu, struct emu_fpu *f)
 {
-	*f = iv(vcpu)->fpu;
+	uint8_t img[512];
+	x86_fpu_save(iv(vcpu)->cpu, img, true);
+	memset(f, 0, sizeof(*f));
+	for (unsigned i = 0; i < 8; i++)
+		memcpy(f->fpr[i], img + 32 + 16 * i, 16);
+	memcpy(&f->fcw, img, 2);
+	memcpy(&f->fsw, img + 2, 2);
+	f->ftwx = img[4];
+	memcpy(&f->last_opcode, img + 6, 2);
+	memcpy(&f->last_ip, img + 8, 8);
+	memcpy(&f->last_dp, img + 16, 8);
+	memcpy(&f->mxcsr, img + 24, 4);
+	memcpy(f->xmm, img + 160, sizeof(f->xmm));
 	return 0;
 }
 
 static int interp_set_fpu(struct emu_vcpu *vcpu, const struct emu_fpu *f)
 {
-	iv(vcpu)->fpu = *f;
-	return 0;
+	uint8_t img[512];
+	x86_fpu_save(iv(vcpu)->cpu, img, true);
+	for (unsigned i = 0; i < 8; i++)
+		memcpy(img + 32 + 16 * i, f->fpr[i], 10);
+	memcpy(img, &f->fcw, 2);
+	memcpy(img + 2, &f->fsw, 2);
+	img[4] = f->ftwx;
+	memcpy(img + 6, &f->last_opcode, 2);
+	memcpy(img + 8, &f->last_ip, 8);
+	memcpy(img + 16, &f->last_dp, 8);
+	memcpy(img + 24, &f->mxcsr, 4);
+	memcpy(img + 160, f->xmm, sizeof(f->xmm));
+	return x86_fpu_load(iv(vcpu)->cpu, img, true);
 }
 
 static int interp_get_msr(struct emu_vcpu *vcpu, uint32_t index, uint64_t *value)

@@ -218,6 +218,8 @@ int x86_decode(const struct x86_cpu *cpu, const uint8_t *bytes, unsigned len, st
 	in->seg = segment_override(&zi);
 	in->opcode = zi.opcode;
 	in->modrm_reg = zi.raw.modrm.reg;
+	if (zi.attributes & ZYDIS_ATTRIB_HAS_MODRM)
+		in->modrm = (uint8_t)(zi.raw.modrm.mod << 6 | zi.raw.modrm.reg << 3 | zi.raw.modrm.rm);
 	for (unsigned i = 0; i < zi.operand_count_visible && in->nops < 3; i++) {
 		if (zo[i].visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN)
 			continue;

@@ -296,6 +296,8 @@ struct cpuid_leaf {
 	uint32_t leaf, eax, ebx, ecx, edx;
 };
 
+/* FPU (0) and FXSR (24): x87 and FXSAVE/FXRSTOR (exec-x87.c); AMD repeats them in 0x80000001. */
+#define X86_CPUID_EDX_X87 ((1u << 0) | (1u << 24))
 /* CPUID.1:EDX SSE (25) and SSE2 (26): emu/x86/exec-sse.c. Nothing of SSE3 and later. */
 #define X86_CPUID_EDX_SSE ((1u << 25) | (1u << 26))
 
@@ -304,10 +306,11 @@ static const struct cpuid_leaf cpuid_table[] = {
 	{ 0x0, 0x7, 0x68747541, 0x444d4163, 0x69746e65 },	/* "AuthenticAMD" */
 	{ 0x1, 0x00800f11, 0x00000800, (1u << 13) | (1u << 22) | (1u << 23) | (1u << 31),
 	  (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 11) | (1u << 12) | (1u << 13) |
-	  (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | X86_CPUID_EDX_SSE },
+	  (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | X86_CPUID_EDX_X87 | X86_CPUID_EDX_SSE },
 	{ 0x7, 0, (1u << 0) | (1u << 7), 1u << 22, 0 },
 	{ 0x80000000, 0x80000008, 0x68747541, 0x444d4163, 0x69746e65 },
-	{ 0x80000001, 0x00800f11, 0, (1u << 0) | (1u << 5), (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29) },
+	{ 0x80000001, 0x00800f11, 0, (1u << 0) | (1u << 5),
+	  (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29) | X86_CPUID_EDX_X87 },
 	{ 0x80000002, 0x63736d76, 0x2065706f, 0x20363878, 0x65746e69 },	/* "vmscope x86 inte" */
 	{ 0x80000003, 0x65727072, 0x00726574, 0, 0 },			/* "rpreter" */
 	{ 0x80000004, 0, 0, 0, 0 },

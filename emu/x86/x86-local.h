@@ -52,6 +52,7 @@ struct x86_insn {
 	uint8_t flags;		/* X86_IF_* */
 	uint8_t opcode;
 	uint8_t modrm_reg;	/* ModRM.reg: tells far from near indirect jmp/call */
+	uint8_t modrm;		/* the whole ModRM byte (0 without one): x87 runs the exact form on the host */
 	struct x86_opnd op[3];
 	uint16_t boff;		/* in a block: offset from the block's first byte */
 	int64_t disp;

@@ -229,6 +229,7 @@ struct x86_cpu {
 	uint64_t nr_exceptions, nr_interrupts, nr_pio, nr_mmio, nr_blocks_decoded, nr_smc, nr_unimpl;
 	uint64_t *unimpl_seen;	/* bitmap over Zydis mnemonics: named on stderr once */
 	FILE *log;		/* unimplemented-instruction messages (stderr by default) */
+	bool ferr_noted;	/* the FERR# (CR0.NE clear) note was printed */
 };
 
 enum { X86_MODE_REAL = 0, X86_MODE_PROT16, X86_MODE_PROT32, X86_MODE_COMPAT16, X86_MODE_COMPAT32, X86_MODE_LONG64 };
@@ -265,6 +266,14 @@ X86_MUST_CHECK int x86_translate(struct x86_cpu *cpu, uint64_t lin, bool write, 
 int x86_disasm(const struct x86_cpu *cpu, const uint8_t *buf, size_t len, uint64_t rip, char *out, size_t out_len);
 /* The interpreter's name for the current mode ("real", "prot32", "long64", ...). */
 const char *x86_mode_name(unsigned mode);
+
+/*
+ * The x87/MMX/SSE state as a 512-byte FXSAVE image (the 64-bit REX.W layout when wide: FIP and FDP
+ * as 64-bit offsets), FIP/FDP/FOP always included; and back: -EINVAL, nothing changed, when the
+ * image's MXCSR has bits set that MXCSR_MASK does not allow.
+ */
+void x86_fpu_save(const struct x86_cpu *cpu, uint8_t img[512], bool wide);
+X86_MUST_CHECK int x86_fpu_load(struct x86_cpu *cpu, const uint8_t img[512], bool wide);
 
 /* Number of instruction-table rows (mnemonics with a handler), and the name of row i. */
 unsigned x86_insn_table_size(void);

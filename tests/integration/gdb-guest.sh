@@ -2,7 +2,8 @@
 # Real gdb (gdb -batch -nx) against `vmscope --accel ACCEL` running the demo guest, with the
 # demo's symbols: break on a function, continue, bt, info registers, print globals, x, stepi N,
 # hbreak, watch/rwatch, Ctrl-C (SIGINT to gdb while the guest runs), detach and reattach,
-# monitor info mem, kill. Usage: gdb-guest.sh kvm|interp (gdb-kvm.sh and gdb-interp.sh).
+# monitor info mem, kill, x87/SSE registers. Usage: gdb-guest.sh kvm|interp (gdb-kvm.sh and
+# gdb-interp.sh).
 # Skips (exit 77) with the reason when the backend, gdb or the guest is not available here.
 set -u
 accel=${1:?usage: gdb-guest.sh kvm|interp}
@@ -149,6 +150,26 @@ if start_vm -S --append "ticks=3"; then
 	expect s4 "monitor system_reset: back at the entry point" "^\\\$1 = 0x1$"
 	expect s4 "monitor system_reset: RAM reloaded" "^\\\$2 = 0$"
 	expect s4 "the guest's exit reaches gdb" "exited normally|exited with code"
+	stop_vm
+fi
+
+# ---- session 5: x87/SSE registers: info registers float, $st0 and $xmm0 written and read back,
+# then an fld1 patched in at the entry point, executed by the guest and seen in $st0/$st1/TOP ----
+if start_vm -S --append "ticks=3"; then
+	run_gdb s5 "info registers float" "set \$st0 = 2.5" "print \$st0" "set \$xmm0.v4_int32[1] = 7" \
+		"print \$xmm0.v4_int32" "set {unsigned short}\$pc = 0xe8d9" "stepi" "print \$st0" "print \$st1" \
+		"print/x \$fstat >> 11 & 7" "kill"
+	expect s5 "info registers float" "^fctrl +0x[0-9a-f]+"
+	expect s5 "set and print \$st0" "^\\\$1 = 2.5$"
+	expect s5 "set and print \$xmm0" "^\\\$2 = \{0, 7, 0, 0\}$"
+	if [ "$accel" = kvm ] && grep -q "emulation failure" "$tmp/vm.err"; then
+		tap_skip "$accel: the guest's fld1 in \$st0, \$st1 and TOP" \
+			"this host's KVM cannot run it: $(grep -m1 'emulation failure' "$tmp/vm.err")"
+	else
+		expect s5 "the guest's fld1 in \$st0" "^\\\$3 = 1$"
+		expect s5 "the value set before in \$st1" "^\\\$4 = 2.5$"
+		expect s5 "TOP after the push" "^\\\$5 = 0x7$"
+	fi
 	stop_vm
 fi
 

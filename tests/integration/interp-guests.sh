@@ -46,11 +46,11 @@ report "interp: --accel auto picks KVM when usable, else the interpreter and say
 # fault, status 8), named once on stderr however often it runs.
 unimpl() {
 	local st n
-	printf '\xdb\xe3\xdb\xe3\xf4' >"$tmp/x87.bin"	# fninit; fninit; hlt
-	"$vmscope" --accel interp --kernel "$tmp/x87.bin" --load-addr 0x10000 >/dev/null 2>"$tmp/x87.err" </dev/null
+	printf '\x0f\x37\x0f\x37\xf4' >"$tmp/unimpl.bin"	# getsec; getsec; hlt (SMX: never implemented)
+	"$vmscope" --accel interp --kernel "$tmp/unimpl.bin" --load-addr 0x10000 >/dev/null 2>"$tmp/unimpl.err" </dev/null
 	st=$?
-	n=$(grep -c "unimplemented instruction 'fninit' at 0x10000" "$tmp/x87.err")
-	[ "$st" = 8 ] && [ "$n" = 1 ] || { echo "status $st, $n messages: $(head -c 300 "$tmp/x87.err")"; return 1; }
+	n=$(grep -c "unimplemented instruction 'getsec' at 0x10000" "$tmp/unimpl.err")
+	[ "$st" = 8 ] && [ "$n" = 1 ] || { echo "status $st, $n messages: $(head -c 300 "$tmp/unimpl.err")"; return 1; }
 }
 report "interp: an unimplemented instruction raises #UD and is named once" unimpl
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * trace_file_test — the trace file reader: fixtures written by earlier versions decode with no
- * event-definition file; every validator has known-bad twins rejected with a named error and an
- * offset; a bounded fuzz loop (mutations and truncations) never crashes or hangs the reader.
+ * event-definition file (version 1, and version 2 with its chunks and TSC ticks); every validator
+ * has known-bad twins rejected with a named error and an offset; a bounded fuzz loop (mutations
+ * and truncations) of each version never crashes or hangs the reader.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -44,32 +45,53 @@ static const char *const tf_v1_text[] = {
 	"test_max 1 2 3 4 5 6 18446744073709551615 eight",
 };
 
-static void test_v1_fixture_decodes(void **state)
+/* Both fixtures hold the same 17 records (v1: ns timestamps; v2: chunks, TSC ticks). */
+static void tf_fixture_decodes(const char *file, unsigned version, unsigned nr_events)
 {
 	struct trace_reader *r;
 	struct trace_record rec;
 	struct trace_file_info info;
 	enum trace_file_error err;
 	char msg[256], line[2100], text[2048];
+	uint64_t last_ts = 0, first_off = 0;
 	unsigned n = 0;
-	(void)state;
-	assert_int_equal(trace_reader_open(FIXTURES "v1-all-types.vmt", &r, &err, msg, sizeof(msg)), 0);
+	assert_int_equal(trace_reader_open(file, &r, &err, msg, sizeof(msg)), 0);
 	trace_reader_info(r, &info);
-	assert_int_equal(info.version, 1);
+	assert_int_equal(info.version, version);
 	assert_string_equal(info.cmdline, "trace_test --unit");
-	assert_int_equal(info.nr_events, 16);
+	assert_int_equal(info.nr_events, nr_events);
 	while (trace_reader_next(r, &rec) == 1) {
 		assert_true(n < sizeof(tf_v1_text) / sizeof(tf_v1_text[0]));
 		assert_true(trace_reader_format(r, &rec, text, sizeof(text)) >= 0);
 		snprintf(line, sizeof(line), "%s %s", trace_reader_event(r, rec.event)->name, text);
 		assert_string_equal(line, tf_v1_text[n]);
 		assert_int_equal(rec.vcpu, 3);
+		assert_true(rec.ts >= last_ts && rec.ts >= info.start_mono_ns);
+		last_ts = rec.ts;
+		first_off = n ? first_off : rec.offset;
 		n++;
 	}
 	assert_int_equal(n, sizeof(tf_v1_text) / sizeof(tf_v1_text[0]));
 	assert_int_equal(trace_reader_arg_index(r, 10, "s"), 0);
 	assert_string_equal(trace_reader_event(r, 12)->arg_names[7], "h2");
+	/* seek back to the first record: the same record again */
+	assert_int_equal(trace_reader_seek(r, first_off), 0);
+	assert_int_equal(trace_reader_next(r, &rec), 1);
+	assert_true(trace_reader_format(r, &rec, text, sizeof(text)) >= 0);
+	assert_string_equal(text, "u8 0");
 	trace_reader_close(r);
+}
+
+static void test_v1_fixture_decodes(void **state)
+{
+	(void)state;
+	tf_fixture_decodes(FIXTURES "v1-all-types.vmt", 1, 16);
+}
+
+static void test_v2_fixture_decodes(void **state)
+{
+	(void)state;
+	tf_fixture_decodes(FIXTURES "v2-all-types.vmt", 2, 17);
 }
 
 /* Committed known-bad files: each fails with its named error. */
@@ -117,13 +139,12 @@ static void test_truncated_fixture(void **state)
 
 /* ---- targeted corruptions of the v1 fixture ---- */
 
-static uint32_t tf_get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t tf_get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 static void tf_put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void tf_put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void tf_put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
-enum tf_where { TF_HDR, TF_DESC0, TF_REC0, TF_STRREC };
+enum tf_where { TF_HDR, TF_DESC0, TF_REC0, TF_STRREC, TF_CHUNK0, TF_V2REC0, TF_V2STRREC };
 
 struct tf_case {
 	const char *what;
@@ -136,7 +157,7 @@ struct tf_case {
 };
 
 static const struct tf_case tf_cases[] = {
-	{ "version 2", TF_HDR, 8, 4, 2, TRACE_FERR_VERSION, true },
+	{ "version 3", TF_HDR, 8, 4, 3, TRACE_FERR_VERSION, true },
 	{ "byte-order mark garbage", TF_HDR, 12, 4, 0xdeadbeef, TRACE_FERR_HEADER, true },
 	{ "header size 64", TF_HDR, 16, 4, 64, TRACE_FERR_HEADER, true },
 	{ "unknown clock", TF_HDR, 64, 4, 7, TRACE_FERR_HEADER, true },
@@ -166,10 +187,35 @@ static const struct tf_case tf_cases[] = {
 	{ "string length short of the record", TF_STRREC, 16, 8, 3, TRACE_FERR_RECORD, false },
 };
 
+static const struct tf_case tf_v2_cases[] = {
+	{ "version 3", TF_HDR, 8, 4, 3, TRACE_FERR_VERSION, true },
+	{ "unknown tick source", TF_HDR, 84, 4, 7, TRACE_FERR_HEADER, true },
+	{ "reserved byte set", TF_HDR, 100, 1, 1, TRACE_FERR_HEADER, true },
+	{ "chunk magic garbage", TF_CHUNK0, 0, 4, 0x12345678, TRACE_FERR_RECORD, false },
+	{ "chunk vCPU out of range", TF_CHUNK0, 8, 4, 0x10000, TRACE_FERR_RECORD, false },
+	{ "chunk reserved field set", TF_CHUNK0, 12, 4, 1, TRACE_FERR_RECORD, false },
+	{ "chunk longer than the file", TF_CHUNK0, 4, 4, 1u << 30, TRACE_FERR_TRUNCATED, false },
+	{ "chunk ends inside a record", TF_CHUNK0, 4, 4, 5, TRACE_FERR_RECORD, false },
+	{ "record size 7", TF_V2REC0, 0, 2, 7, TRACE_FERR_RECORD, false },
+	{ "record size past its chunk", TF_V2REC0, 0, 2, 60000, TRACE_FERR_RECORD, false },
+	{ "record event id unknown", TF_V2REC0, 2, 2, 999, TRACE_FERR_RECORD, false },
+	{ "record size larger than its arguments", TF_V2REC0, 0, 2, 10, TRACE_FERR_RECORD, false },
+	{ "record size smaller than its arguments", TF_V2STRREC, 0, 2, 9, TRACE_FERR_RECORD, false },
+	{ "string length overruns the record", TF_V2STRREC, 8, 2, 1000, TRACE_FERR_RECORD, false },
+	{ "string length over 1024", TF_V2STRREC, 8, 2, 4096, TRACE_FERR_RECORD, false },
+};
+
 static size_t tf_base(const uint8_t *d, enum tf_where w)
 {
 	size_t rec = tf_get64(d + 40);
 	switch (w) {
+	case TF_CHUNK0: return rec;
+	case TF_V2REC0: return rec + 40;
+	case TF_V2STRREC:	/* the 13th record: test_str "hello, trace" */
+		rec += 40;
+		for (int i = 0; i < 12; i++)
+			rec += d[rec] | d[rec + 1] << 8;
+		return rec;
 	case TF_HDR: return 0;
 	case TF_DESC0: return tf_get64(d + 24);
 	case TF_REC0: return rec;
@@ -192,14 +238,12 @@ static void tf_apply(uint8_t *d, const struct tf_case *c)
 	}
 }
 
-static void test_corruptions_named(void **state)
+static void tf_corruptions_named(const char *file, const struct tf_case *cases, size_t ncases)
 {
 	size_t size;
-	uint8_t *orig = tf_load(FIXTURES "v1-all-types.vmt", &size);
-	(void)state;
-	assert_int_equal(tf_get32(orig + 20), 16);
-	for (size_t i = 0; i < sizeof(tf_cases) / sizeof(tf_cases[0]); i++) {
-		const struct tf_case *c = &tf_cases[i];
+	uint8_t *orig = tf_load(file, &size);
+	for (size_t i = 0; i < ncases; i++) {
+		const struct tf_case *c = &cases[i];
 		uint8_t *d = malloc(size);
 		struct trace_reader *r = NULL;
 		enum trace_file_error err = TRACE_FERR_NONE;
@@ -226,13 +270,24 @@ static void test_corruptions_named(void **state)
 	free(orig);
 }
 
+static void test_corruptions_named(void **state)
+{
+	(void)state;
+	tf_corruptions_named(FIXTURES "v1-all-types.vmt", tf_cases, sizeof(tf_cases) / sizeof(tf_cases[0]));
+}
+
+static void test_v2_corruptions_named(void **state)
+{
+	(void)state;
+	tf_corruptions_named(FIXTURES "v2-all-types.vmt", tf_v2_cases, sizeof(tf_v2_cases) / sizeof(tf_v2_cases[0]));
+}
+
 /* Every truncation point: either a named error or a clean prefix of the records. */
-static void test_every_truncation(void **state)
+static void tf_every_truncation(const char *file)
 {
 	size_t size;
-	uint8_t *orig = tf_load(FIXTURES "v1-all-types.vmt", &size);
+	uint8_t *orig = tf_load(file, &size);
 	size_t rec_off = tf_get64(orig + 40);
-	(void)state;
 	for (size_t len = 0; len < size; len++) {
 		struct trace_reader *r;
 		enum trace_file_error err;
@@ -255,6 +310,13 @@ static void test_every_truncation(void **state)
 	free(orig);
 }
 
+static void test_every_truncation(void **state)
+{
+	(void)state;
+	tf_every_truncation(FIXTURES "v1-all-types.vmt");
+	tf_every_truncation(FIXTURES "v2-all-types.vmt");
+}
+
 static uint64_t tf_rand(uint64_t *s)
 {
 	*s ^= *s << 13;
@@ -265,14 +327,13 @@ static uint64_t tf_rand(uint64_t *s)
 
 /* Bounded fuzz: random byte flips, word stores and truncations. The reader must return, and any
  * failure must carry a name and an offset. TRACE_FUZZ_ITERATIONS overrides the count. */
-static void test_fuzz(void **state)
+static void tf_fuzz(const char *file)
 {
 	size_t size;
-	uint8_t *orig = tf_load(FIXTURES "v1-all-types.vmt", &size);
+	uint8_t *orig = tf_load(file, &size);
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
 	unsigned iters = getenv("TRACE_FUZZ_ITERATIONS") ? (unsigned)atoi(getenv("TRACE_FUZZ_ITERATIONS")) : 20000;
 	unsigned failures_open = 0, failures_next = 0;
-	(void)state;
 	for (unsigned it = 0; it < iters; it++) {
 		size_t len = tf_rand(&seed) % 8 == 0 ? tf_rand(&seed) % (size + 1) : size;
 		uint8_t *d = malloc(len + 1);
@@ -302,9 +363,17 @@ static void test_fuzz(void **state)
 		}
 		free(d);
 	}
-	printf("# fuzz: %u iterations, %u rejected at open, %u in the records\n", iters, failures_open, failures_next);
+	printf("# fuzz %s: %u iterations, %u rejected at open, %u in the records\n", file, iters, failures_open,
+	       failures_next);
 	assert_true(failures_open > 0 && failures_next > 0);
 	free(orig);
+}
+
+static void test_fuzz(void **state)
+{
+	(void)state;
+	tf_fuzz(FIXTURES "v1-all-types.vmt");
+	tf_fuzz(FIXTURES "v2-all-types.vmt");
 }
 
 static void test_format_untrusted(void **state)
@@ -341,9 +410,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_v1_fixture_decodes),
+		cmocka_unit_test(test_v2_fixture_decodes),
 		cmocka_unit_test(test_bad_fixtures),
 		cmocka_unit_test(test_truncated_fixture),
 		cmocka_unit_test(test_corruptions_named),
+		cmocka_unit_test(test_v2_corruptions_named),
 		cmocka_unit_test(test_every_truncation),
 		cmocka_unit_test(test_fuzz),
 		cmocka_unit_test(test_format_untrusted),

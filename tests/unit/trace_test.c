@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "tests/testutil.h"
 #include "tracing/trace.h"
 #include "tests/fixtures/events/trace-events.c"
@@ -321,6 +322,57 @@ static void test_round_trip_every_type(void **state)
 	tt_free(&t);
 }
 
+static uint64_t tt_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Each timestamp source gives CLOCK_MONOTONIC ns in the file: two records 2 ms apart land between
+ * clock readings taken around them (within 100 us for the TSC's conversion) and at least 2 ms
+ * apart. "tsc" is used even where the auto checks would refuse it (x86 only). */
+static void test_clock_sources(void **state)
+{
+	static const char *const clocks[] = { "monotonic", "tsc", "auto" };
+	const uint64_t slack = 100000;
+	char why[256];
+	(void)state;
+	for (size_t c = 0; c < sizeof(clocks) / sizeof(clocks[0]); c++) {
+		struct tt_records t;
+		struct trace_handle *h = tt_open("clock.vmt", "binary", "test_seq");
+#if !defined(__x86_64__) && !defined(__i386__)
+		if (!strcmp(clocks[c], "tsc")) {
+			trace_close(h);
+			continue;
+		}
+#endif
+		assert_int_equal(trace_set_clock(h, clocks[c], why, sizeof(why)), 0);
+		tt_start(h);
+		uint64_t before = tt_mono_ns();
+		trace_test_seq(0, 1);
+		usleep(2000);
+		trace_test_seq(0, 2);
+		uint64_t after = tt_mono_ns();
+		trace_close(h);
+		tt_read("clock.vmt", &t);
+		assert_int_equal(t.n, 2);
+		if (t.rec[0].ts + slack < before || t.rec[1].ts > after + slack || t.rec[1].ts - t.rec[0].ts < 2000000)
+			print_error("clock %s: before %" PRIu64 " records %" PRIu64 " %" PRIu64 " after %" PRIu64 "\n",
+				    clocks[c], before, t.rec[0].ts, t.rec[1].ts, after);
+		assert_true(t.rec[0].ts + slack >= before);
+		assert_true(t.rec[1].ts <= after + slack);
+		assert_true(t.rec[1].ts >= t.rec[0].ts + 2000000);
+		tt_free(&t);
+	}
+	struct trace_handle *h = tt_open("clock.vmt", "binary", NULL);
+	assert_int_equal(trace_set_clock(h, "sundial", why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "auto, tsc, monotonic"));
+	bool help;
+	assert_int_equal(trace_parse_option(h, "clock=monotonic", &help, why, sizeof(why)), 0);
+	trace_close(h);
+}
+
 static void test_log_backend(void **state)
 {
 	char path[PATH_MAX], line[512];
@@ -564,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_monitor),
 		cmocka_unit_test(test_qmp_and_autostart),
 		cmocka_unit_test(test_round_trip_every_type),
+		cmocka_unit_test(test_clock_sources),
 		cmocka_unit_test(test_log_backend),
 		cmocka_unit_test(test_ftrace_backend_marker),
 		cmocka_unit_test(test_ring_threads),

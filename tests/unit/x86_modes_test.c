@@ -204,7 +204,7 @@ static void test_real_to_long(void **state)
 
 struct exc_case {
 	const char *name;
-	uint8_t code[24];
+	uint8_t code[40];
 	unsigned len;
 	int vec;
 	uint64_t err;		/* ~0: no error code */
@@ -221,34 +221,73 @@ static const struct exc_case exc_cases[] = {
 	{ "#PF write, not present", { 0x48, 0xc7, 0xc0, 0, 0, 0, 0x40, 0xc6, 0x00, 0x01 }, 10, 14, 2, 7, 0x40000000 },
 	{ "#PF read, not present", { 0x48, 0xc7, 0xc0, 0, 0x10, 0, 0x40, 0x8a, 0x00 }, 9, 14, 0, 7, 0x40001000 },
 	{ "#UD lock on a register", { 0xf0, 0x01, 0xc0 }, 3, 6, ~0ull, 0, 0 },
-	{ "#UD x87 (not implemented)", { 0xd9, 0xe8 }, 2, 6, ~0ull, 0, 0 },
+	{ "#UD AVX (not implemented)", { 0xc5, 0xf8, 0x77 }, 3, 6, ~0ull, 0, 0 },
 	{ "#GP mov to cr0 with PG without PE", { 0x48, 0xc7, 0xc0, 0, 0, 0, 0x80, 0x0f, 0x22, 0xc0 }, 10, 13, 0, 7, 0 },
 	{ "#GP wrmsr of an unknown MSR", { 0xb9, 0x78, 0x56, 0x34, 0x12, 0x0f, 0x30 }, 7, 13, 0, 5, 0 },
 	{ "#DE idiv overflow", { 0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x48, 0x99, 0x48, 0xc7, 0xc1, 0xff, 0xff, 0xff, 0xff,
 				0x48, 0xf7, 0xf9 }, 22, 0, ~0ull, 19, 0 },
 };
 
+/* x87 and FXSAVE rules (SDM vol. 3 table 2-2 and the instruction pages): each program sets CR0/CR4
+ * bits (mov %cr0,%rax; or $imm8,%rax; mov %rax,%cr0 — 10 bytes), then runs the instruction. */
+#define SET_CR0(b) 0x0f, 0x20, 0xc0, 0x48, 0x83, 0xc8, (b), 0x0f, 0x22, 0xc0
+#define SET_CR4_OSFXSR 0x0f, 0x20, 0xe0, 0x48, 0x0d, 0x00, 0x02, 0x00, 0x00, 0x0f, 0x22, 0xe0
+/* CR0 |= ne; fninit; push $0x360; fldcw (%rsp) (only PE masked); fldz; fld1; fdivrp: 1/0, a pending #Z */
+#define PENDING_ZE(ne) SET_CR0(ne), 0xdb, 0xe3, 0x68, 0x60, 0x03, 0, 0, 0xd9, 0x2c, 0x24, 0xd9, 0xee, 0xd9, 0xe8, 0xde, 0xf1
+static const struct exc_case fpu_cases[] = {
+	{ "#NM fld1 with CR0.TS", { SET_CR0(0x08), 0xd9, 0xe8 }, 12, 7, ~0ull, 10, 0 },
+	{ "#NM fld1 with CR0.EM", { SET_CR0(0x04), 0xd9, 0xe8 }, 12, 7, ~0ull, 10, 0 },
+	{ "#NM fnstsw with CR0.TS", { SET_CR0(0x08), 0xdf, 0xe0 }, 12, 7, ~0ull, 10, 0 },
+	{ "#NM fwait with CR0.MP and TS", { SET_CR0(0x0a), 0x9b }, 11, 7, ~0ull, 10, 0 },
+	{ "fwait runs with CR0.TS alone (then ud2)", { SET_CR0(0x08), 0x9b, 0x0f, 0x0b }, 13, 6, ~0ull, 11, 0 },
+	{ "fwait runs with CR0.EM (then ud2)", { SET_CR0(0x04), 0x9b, 0x0f, 0x0b }, 13, 6, ~0ull, 11, 0 },
+	{ "#UD fxsave with CR0.EM", { SET_CR0(0x04), 0x0f, 0xae, 0x04, 0x24 }, 14, 6, ~0ull, 10, 0 },
+	{ "#UD emms with CR0.EM", { SET_CR0(0x04), 0x0f, 0x77 }, 12, 6, ~0ull, 10, 0 },
+	{ "#NM fxrstor with CR0.TS", { SET_CR0(0x08), 0x0f, 0xae, 0x0c, 0x24 }, 14, 7, ~0ull, 10, 0 },
+	{ "#GP(0) fxsave not 16-byte aligned", { 0x0f, 0xae, 0x44, 0x24, 0x08 }, 5, 13, 0, 0, 0 },
+	{ "#GP(0) fxrstor64 of reserved MXCSR bits (CR4.OSFXSR)",
+	  { SET_CR4_OSFXSR, 0x48, 0x0f, 0xae, 0x04, 0x24, 0xc7, 0x44, 0x24, 0x18, 0xff, 0xff, 0xff, 0xff,
+	    0x48, 0x0f, 0xae, 0x0c, 0x24 }, 30, 13, 0, 25, 0 },
+	{ "fxrstor ignores MXCSR without CR4.OSFXSR (then ud2)",
+	  { 0x0f, 0xae, 0x04, 0x24, 0xc7, 0x44, 0x24, 0x18, 0xff, 0xff, 0xff, 0xff, 0x0f, 0xae, 0x0c, 0x24, 0x0f, 0x0b },
+	  18, 6, ~0ull, 16, 0 },
+	{ "#MF at the next waiting instruction (CR0.NE)", { PENDING_ZE(0x20), 0x9b }, 27, 16, ~0ull, 26, 0 },
+	{ "#MF at fld1 after a pending #Z", { PENDING_ZE(0x20), 0xd9, 0xe8 }, 28, 16, ~0ull, 26, 0 },
+	{ "fnstsw does not wait (then ud2)", { PENDING_ZE(0x20), 0xdf, 0xe0, 0x0f, 0x0b }, 30, 6, ~0ull, 28, 0 },
+	{ "fnclex drops the pending exception (then ud2)", { PENDING_ZE(0x20), 0xdb, 0xe2, 0x9b, 0x0f, 0x0b }, 31, 6, ~0ull, 29, 0 },
+	{ "no #MF with CR0.NE clear (then ud2)", { PENDING_ZE(0x00), 0x9b, 0x0f, 0x0b }, 29, 6, ~0ull, 27, 0 },
+};
+
+static void run_exc_case(const struct exc_case *c)
+{
+	struct xt t;
+	setup_long(&t);
+	memcpy(t.ram + CODE, c->code, c->len);
+	t.ram[CODE + c->len] = 0xf4;
+	printf("# %s\n", c->name);
+	assert_int_equal(run(&t), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, (uint64_t)c->vec);
+	if (c->err != ~0ull)
+		assert_int_equal(t.cpu->r[X86_RCX], c->err);
+	assert_int_equal(stack_at(&t, 0), CODE + c->fault_rip);
+	assert_int_equal(stack_at(&t, 1), 0x08);	/* CS */
+	if (c->cr2)
+		assert_int_equal(t.cpu->cr2, c->cr2);
+	xt_fini(&t);
+}
+
 static void test_exceptions(void **state)
 {
 	(void)state;
-	for (unsigned i = 0; i < sizeof(exc_cases) / sizeof(exc_cases[0]); i++) {
-		const struct exc_case *c = &exc_cases[i];
-		struct xt t;
-		unsigned slot = 0;
-		setup_long(&t);
-		memcpy(t.ram + CODE, c->code, c->len);
-		t.ram[CODE + c->len] = 0xf4;
-		printf("# %s\n", c->name);
-		assert_int_equal(run(&t), X86_RUN_HLT);
-		assert_int_equal(t.cpu->r[X86_RAX] & 0xff, (uint64_t)c->vec);
-		if (c->err != ~0ull)
-			assert_int_equal(t.cpu->r[X86_RCX], c->err);
-		assert_int_equal(stack_at(&t, slot), CODE + c->fault_rip);
-		assert_int_equal(stack_at(&t, slot + 1), 0x08);	/* CS */
-		if (c->cr2)
-			assert_int_equal(t.cpu->cr2, c->cr2);
-		xt_fini(&t);
-	}
+	for (unsigned i = 0; i < sizeof(exc_cases) / sizeof(exc_cases[0]); i++)
+		run_exc_case(&exc_cases[i]);
+}
+
+static void test_fpu_exceptions(void **state)
+{
+	(void)state;
+	for (unsigned i = 0; i < sizeof(fpu_cases) / sizeof(fpu_cases[0]); i++)
+		run_exc_case(&fpu_cases[i]);
 }
 
 static void test_double_and_triple_fault(void **state)
@@ -618,6 +657,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_real_to_long),
 		cmocka_unit_test(test_exceptions),
+		cmocka_unit_test(test_fpu_exceptions),
 		cmocka_unit_test(test_double_and_triple_fault),
 		cmocka_unit_test(test_smc),
 		cmocka_unit_test(test_smc_wide_store),

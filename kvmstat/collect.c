@@ -23,6 +23,7 @@ struct kvmstat_series {
 	unsigned seen;		/* refresh count of the last sighting */
 	uint64_t ns;		/* the sample's counting time (0: counted since its source opened) */
 	double window;		/* seconds it counted in the last interval when shorter; 0 = all of it */
+	uint64_t delta;		/* what it added at its last sighting */
 	int exit_k;		/* index in kvmstat_exit_signals, -1 when it does not count exits */
 	struct kvmstat_row *row;	/* its row in the view, valid while row_gen is the model's */
 	unsigned row_gen;
@@ -437,14 +438,15 @@ static void kvmstat_hist_push(struct kvmstat_row *r)
 	r->hist[KVMSTAT_HIST - 1] = (float)r->rate;
 }
 
-/* Sums series into rows; vanished series keep contributing their last value. */
+/* Sums series into rows; vanished series keep contributing their last value. A row's delta is
+ * what its series added at the last refresh, so rows built anew (another view) have theirs too. */
 static void kvmstat_aggregate(struct kvmstat_model *m)
 {
 	char key[128];
 
 	for (unsigned i = 0; i < m->nr_rows; i++) {
-		m->rows[i]->prev_raw = m->rows[i]->raw;
 		m->rows[i]->raw = 0;
+		m->rows[i]->delta = 0;
 		m->rows[i]->live = false;
 		m->rows[i]->window = 0;
 	}
@@ -458,14 +460,17 @@ static void kvmstat_aggregate(struct kvmstat_model *m)
 		if (!(r = s->row))
 			continue;
 		r->raw += s->carried + s->last - s->base;
-		r->live |= s->seen == m->refreshes;
-		if (s->seen == m->refreshes && s->window > r->window)
+		if (s->seen != m->refreshes)
+			continue;
+		r->live = true;
+		r->delta += s->delta;
+		if (s->window > r->window)
 			r->window = s->window;
 	}
 	for (unsigned i = 0; i < m->nr_rows; i++) {
 		struct kvmstat_row *r = m->rows[i];
 
-		r->delta = r->raw > r->prev_raw ? r->raw - r->prev_raw : 0;
+		r->prev_raw = r->raw - r->delta;
 		r->total = r->raw - r->reset_base;
 		if (r->window <= 0 || r->window > m->interval)
 			r->window = m->interval;
@@ -523,11 +528,14 @@ static int kvmstat_read_sources(struct kvmstat_model *m)
 
 			if (!s)
 				return -ENOMEM;
+			uint64_t before = s->carried + s->last - s->base;
+
 			if (m->cur.v[k].value < s->last) {	/* a reused key (VM restarted): count anew */
 				s->carried += s->last - s->base;
 				s->base = 0;
 			}
 			s->last = m->cur.v[k].value;
+			s->delta = s->carried + s->last - s->base - before;
 			kvmstat_series_window(s, m->cur.v[k].ns);
 			s->seen = m->refreshes + 1;
 		}

@@ -198,7 +198,9 @@ static const struct fake_sample v0[] = { { "exits", 7, -1, 0 }, { "exits", 7, 0,
 					 { "exits", 8, -1, 0 }, { 0 } };
 static const struct fake_sample v1[] = { { "exits", 7, -1, 30 }, { "exits", 7, 0, 10 }, { "exits", 7, 1, 20 }, { "io_exits", 7, 1, 4 },
 					 { "exits", 8, -1, 3 }, { 0 } };
-static const struct fake_sample *const view_steps[] = { v0, v1, NULL };
+static const struct fake_sample v2[] = { { "exits", 7, -1, 35 }, { "exits", 7, 0, 12 }, { "exits", 7, 1, 23 }, { "io_exits", 7, 1, 5 },
+					 { "exits", 8, -1, 3 }, { 0 } };
+static const struct fake_sample *const view_steps[] = { v0, v1, v2, NULL };
 
 static void test_views(void **state)
 {
@@ -214,6 +216,13 @@ static void test_views(void **state)
 	kvmstat_model_set_view(&m, KVMSTAT_VIEW_VCPUS);
 	assert_int_equal(row(&m, "vcpu1")->total, 20);
 	assert_int_equal(row(&m, "vcpu1/io_exits")->total, 4);
+	/* rows built for another view carry the last interval's delta, not their total */
+	assert_int_equal(kvmstat_model_refresh(&m, 3.0), 0);
+	kvmstat_model_set_view(&m, KVMSTAT_VIEW_GUESTS);
+	assert_int_equal(row(&m, "pid 7")->total, 35);
+	assert_int_equal(row(&m, "pid 7")->delta, 5);
+	assert_true(row(&m, "pid 7")->rate > 4.99 && row(&m, "pid 7")->rate < 5.01);
+	assert_int_equal(row(&m, "pid 8")->delta, 0);
 	kvmstat_model_free(&m);
 }
 

@@ -90,6 +90,9 @@ struct accel_ops {
 	 * that caches decoded code drops it. */
 	void (*phys_written)(struct emu_vm *vm, uint64_t gpa, size_t len);
 
+	/* Instructions the vCPU has retired: the virtual clock of cfg.icount. NULL: the backend
+	 * cannot count them (cfg.icount is then refused). */
+	uint64_t (*icount)(struct emu_vcpu *vcpu);
 	/* Backend counters appended to emu_vm_stats (may be NULL). */
 	int (*stats)(struct emu_vm *vm, struct emu_stat *out, int max);
 	/* A new KVM binary-statistics fd (KVM_GET_STATS_FD) of the VM (vcpu < 0) or a vCPU; may be NULL. */
@@ -113,6 +116,14 @@ void *emu_vm_accel_data(struct emu_vm *vm);
 void emu_vm_set_accel_data(struct emu_vm *vm, void *data);
 void *emu_vcpu_accel_data(struct emu_vcpu *vcpu);
 void emu_vcpu_set_accel_data(struct emu_vcpu *vcpu, void *data);
+/* Under cfg.icount (emu/clock.c), for the backend's run loop on vCPU 0: the earliest device
+ * timer deadline (EMU_NO_DEADLINE: none), firing every timer that is due, and skipping the
+ * virtual clock forward to ns while the vCPU is halted. */
+#define EMU_NO_DEADLINE UINT64_MAX
+uint64_t emu_vm_timers_next_ns(struct emu_vm *vm);
+void emu_vm_timers_poll(struct emu_vm *vm);
+void emu_vm_clock_skip_to(struct emu_vm *vm, uint64_t ns);
+
 /* Cheap (one relaxed atomic load): the core wants vcpu_run to return EMU_EXIT_REQUEST. */
 bool emu_vcpu_has_request(const struct emu_vcpu *vcpu);
 

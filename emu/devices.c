@@ -48,11 +48,42 @@ static int dev_debug_exit(struct emu_vm *vm, void **out)
 	return emu_debug_exit_create(vm, EMU_DEBUG_EXIT_BASE, EMU_DEBUG_EXIT_SIZE, (struct emu_debug_exit **)out);
 }
 static int dev_pic(struct emu_vm *vm, void **out) { return emu_pic_create(vm, (struct emu_pic **)out); }
-static int dev_pit(struct emu_vm *vm, void **out) { return emu_pit_create(vm, (struct emu_pit **)out); }
-static int dev_rtc(struct emu_vm *vm, void **out) { return emu_rtc_create(vm, (struct emu_rtc **)out); }
+
+/* Under --clock icount the timer devices take the virtual clock and register their deadlines
+ * (emu/clock.c) instead of running timer threads on the host clock. */
+static uint64_t pit_next(void *d) { return emu_pit_next_ns(d); }
+static void pit_poll(void *d) { emu_pit_poll(d); }
+static uint64_t rtc_next(void *d) { return emu_vm_clock_from_realtime(emu_rtc_next_ns(d)); }
+static void rtc_poll(void *d) { emu_rtc_poll(d); }
+static uint64_t apic_next(void *d) { return emu_apic_next_ns(d); }
+static void apic_poll(void *d) { emu_apic_poll(d); }
+
+static int dev_pit(struct emu_vm *vm, void **out)
+{
+	int err;
+
+	if (!vm->cfg.icount)
+		return emu_pit_create(vm, (struct emu_pit **)out);
+	err = emu_pit_create_clocked(vm, emu_vm_clock_now, vm, (struct emu_pit **)out);
+	return err ? err : emu_vm_add_timer(vm, pit_next, pit_poll, *out);
+}
+static int dev_rtc(struct emu_vm *vm, void **out)
+{
+	int err;
+
+	if (!vm->cfg.icount)
+		return emu_rtc_create(vm, (struct emu_rtc **)out);
+	err = emu_rtc_create_clocked(vm, emu_vm_clock_realtime, vm, (struct emu_rtc **)out);
+	return err ? err : emu_vm_add_timer(vm, rtc_next, rtc_poll, *out);
+}
 static int dev_apic(struct emu_vm *vm, void **out)
 {
-	return emu_apic_create(vm, vm->cfg.nr_vcpus, (struct emu_apic **)out);
+	int err;
+
+	if (!vm->cfg.icount)
+		return emu_apic_create(vm, vm->cfg.nr_vcpus, (struct emu_apic **)out);
+	err = emu_apic_create_clocked(vm, vm->cfg.nr_vcpus, emu_vm_clock_now, vm, (struct emu_apic **)out);
+	return err ? err : emu_vm_add_timer(vm, apic_next, apic_poll, *out);
 }
 static int dev_pci(struct emu_vm *vm, void **out) { return emu_pci_host_create(vm, (struct emu_pci_host **)out); }
 

@@ -102,6 +102,15 @@ struct emu_debug_table {
 
 /* ---- the VM ---- */
 
+#define EMU_MAX_TIMERS 8
+
+/* A device's timers under a virtual clock (clock.c): when it next needs polling, and the poll. */
+struct emu_timer_source {
+	uint64_t (*next_ns)(void *dev);
+	void (*poll)(void *dev);
+	void *dev;
+};
+
 struct emu_vm {
 	struct emu_config cfg;
 	char name[64];
@@ -119,6 +128,11 @@ struct emu_vm {
 
 	struct emu_device devices[EMU_MAX_DEVICES];
 	unsigned nr_devices;
+
+	/* --clock icount (clock.c): written by vCPU 0's thread only */
+	struct emu_timer_source timers[EMU_MAX_TIMERS];
+	unsigned nr_timers;
+	uint64_t clock_warp_ns;		/* virtual time skipped while halted */
 
 	struct emu_vcpu **vcpus;
 	unsigned nr_vcpus;
@@ -164,5 +178,12 @@ void emu_debug_replant_all(struct emu_vm *vm);
 int emu_vm_add_device(struct emu_vm *vm, void (*destroy)(void *), void *dev);
 int emu_devices_create(struct emu_vm *vm, char *why, size_t why_len);
 void emu_devices_destroy(struct emu_vm *vm);
+
+/* clock.c: the clock functions devices are created with under cfg.icount (opaque: the VM), the
+ * RTC's wall clock back to the VM clock, and the timer-source registry. */
+uint64_t emu_vm_clock_now(void *vm);
+uint64_t emu_vm_clock_realtime(void *vm);
+uint64_t emu_vm_clock_from_realtime(uint64_t ns);
+EMU_MUST_CHECK int emu_vm_add_timer(struct emu_vm *vm, uint64_t (*next_ns)(void *), void (*poll)(void *), void *dev);
 
 #endif

@@ -83,6 +83,11 @@ struct emu_config {
 	int serial_out_fd;	/* COM1 transmit: stdout, a file, or -1 (--serial none) */
 	int serial_in_fd;	/* COM1 receive, or -1 */
 	bool userspace_irqchip;	/* use the userspace PIC/PIT even when the backend has its own */
+	/* Guest time from the instruction count instead of the host clock (the interpreter, one
+	 * vCPU): each instruction is 2^icount_shift ns, a halted vCPU skips to the next timer
+	 * deadline, the RTC starts at 2000-01-01 00:00:00 UTC. Runs are then repeatable. */
+	bool icount;
+	unsigned icount_shift;	/* 0..10 */
 };
 
 /* Why emu_vm_wait() returned: the guest is over. Each maps to a distinct process exit status. */
@@ -147,6 +152,12 @@ uint64_t emu_io_dispatch(struct emu_vm *vm, struct emu_vcpu *vcpu, enum emu_io_s
 /* Inside a device's read/write: the vCPU whose access emu_io_dispatch is serving on this thread
  * (NULL when the access did not come from a vCPU). Per-vCPU devices (the local APIC) use it. */
 struct emu_vcpu *emu_io_current_vcpu(void);
+
+/* ---- time ---- */
+
+/* The guest's clock in ns: CLOCK_MONOTONIC, or the virtual time under cfg.icount. Any thread. */
+uint64_t emu_vm_clock_ns(struct emu_vm *vm);
+bool emu_vm_clock_is_virtual(const struct emu_vm *vm);
 
 /* ---- interrupts ---- */
 

@@ -101,6 +101,30 @@ static struct emu_vm *machine_alloc(const struct emu_config *cfg)
 	return vm;
 }
 
+/* Time from the instruction count needs a backend that counts them, one vCPU (one count), and a
+ * shift that keeps 2^shift ns per instruction sensible. */
+static int machine_check_icount(struct emu_vm *vm, char *why, size_t why_len)
+{
+	if (!vm->cfg.icount)
+		return 0;
+	if (!vm->ops->icount) {
+		emu_why(why, why_len, "time from the instruction count needs the interpreter (--accel interp): %s runs guest "
+			"code natively and cannot count instructions", vm->ops->name);
+		return -EINVAL;
+	}
+	if (vm->cfg.nr_vcpus != 1) {
+		emu_why(why, why_len, "time from the instruction count works with one vCPU (got %u): drop --smp",
+			vm->cfg.nr_vcpus);
+		return -EINVAL;
+	}
+	if (vm->cfg.icount_shift > 10) {
+		emu_why(why, why_len, "instruction count shift %u: must be 0 to 10 (2^shift ns per instruction)",
+			vm->cfg.icount_shift);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int machine_create_steps(struct emu_vm *vm, char *why, size_t why_len)
 {
 	int err;
@@ -109,7 +133,11 @@ static int machine_create_steps(struct emu_vm *vm, char *why, size_t why_len)
 		emu_why(why, why_len, "%u vCPUs: vmscope supports 1 to 64", vm->cfg.nr_vcpus);
 		return -EINVAL;
 	}
-	err = machine_select_accel(vm->cfg.accel, &vm->ops, why, why_len);
+	err = machine_select_accel(vm->cfg.icount && vm->cfg.accel == EMU_ACCEL_AUTO ? EMU_ACCEL_INTERP : vm->cfg.accel,
+				   &vm->ops, why, why_len);
+	if (err)
+		return err;
+	err = machine_check_icount(vm, why, why_len);
 	if (err)
 		return err;
 	err = machine_ram_alloc(vm, vm->cfg.ram_size, why, why_len);

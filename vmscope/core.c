@@ -29,6 +29,8 @@
 #define OPT_ENTRY 263
 #define OPT_MODULE 264
 #define OPT_KERNEL_IRQCHIP 265
+#define OPT_CLOCK 266
+#define OPT_LINUX_DECOMPRESS 267
 
 /* ---- option handlers ---- */
 
@@ -121,6 +123,30 @@ static int opt_kernel_irqchip(struct vmscope *vs, const char *arg)
 	return 0;
 }
 
+/* --clock host | icount[:SHIFT] */
+static int opt_clock(struct vmscope *vs, const char *arg)
+{
+	uint64_t shift = 0;
+
+	if (strcmp(arg, "host") == 0) {
+		vs->cfg.icount = false;
+		return 0;
+	}
+	if (strncmp(arg, "icount", 6) || (arg[6] && (arg[6] != ':' || vmscope_parse_u64(arg + 7, &shift) || shift > 10)))
+		return vmscope_usage_error(vs, "--clock '%s': expected host, icount or icount:SHIFT (SHIFT 0 to 10)", arg);
+	vs->cfg.icount = true;
+	vs->cfg.icount_shift = (unsigned)shift;
+	return 0;
+}
+
+static int opt_linux_decompress(struct vmscope *vs, const char *arg)
+{
+	if (strcmp(arg, "guest") && strcmp(arg, "host"))
+		return vmscope_usage_error(vs, "--linux-decompress '%s': expected guest or host", arg);
+	vs->linux_unpack = strcmp(arg, "host") == 0;
+	return 0;
+}
+
 static int opt_help(struct vmscope *vs, const char *arg);
 
 static int opt_version(struct vmscope *vs, const char *arg)
@@ -137,6 +163,8 @@ static const struct vmscope_option core_options[] = {
 	{ "smp", OPT_SMP, "N", "number of vCPUs (default 1)", opt_smp },
 	{ "accel", OPT_ACCEL, "ACCEL", "kvm, interp or auto (default auto: KVM when usable, else the interpreter)", opt_accel },
 	{ "kernel-irqchip", OPT_KERNEL_IRQCHIP, "on|off", "on: KVM's PIC, APICs and PIT; off: vmscope's PIC and PIT (default: on with --smp > 1 or Linux)", opt_kernel_irqchip },
+	{ "linux-decompress", OPT_LINUX_DECOMPRESS, "WHERE", "guest (default): the bzImage decompresses itself; host: vmscope unpacks its xz vmlinux", opt_linux_decompress },
+	{ "clock", OPT_CLOCK, "SOURCE", "guest time: host (default) or icount[:SHIFT], 2^SHIFT ns per instruction (interp): repeatable runs", opt_clock },
 	{ "name", OPT_NAME, "NAME", "guest name (shown by kvmstat and QMP)", opt_name },
 	{ "serial", OPT_SERIAL, "DEV", "COM1: stdio (default), file:PATH or none", opt_serial },
 	{ "load-addr", OPT_LOAD_ADDR, "ADDR", "load --kernel as a raw binary at ADDR", opt_load_addr },
@@ -283,7 +311,8 @@ static int core_load_linux(struct vmscope *vs, const void *buf, size_t len, stru
 	if (e)
 		return e;
 	opts.initrd = initrd;
-	e = emu_load_linux(vs->vm, &bz, buf, len, &opts, err);
+	e = vs->linux_unpack ? emu_load_linux_unpacked(vs->vm, &bz, buf, len, &opts, err)
+			     : emu_load_linux(vs->vm, &bz, buf, len, &opts, err);
 	free(initrd);
 	return e;
 }

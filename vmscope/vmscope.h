@@ -44,6 +44,7 @@ struct vmscope {
 	uint64_t load_addr, entry;
 	bool entry_set;
 	enum vmscope_irqchip irqchip;	/* --kernel-irqchip */
+	bool linux_unpack;		/* --linux-decompress host: the loader unpacks vmlinux */
 	const char *modules[VMSCOPE_MAX_MODULES];
 	unsigned nr_modules;
 	struct emu_vm *vm;		/* after the VM is created */

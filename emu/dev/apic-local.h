@@ -47,11 +47,7 @@ struct emu_apic {
 	struct emu_lapic lapic[EMU_APIC_MAX_VCPUS];
 };
 
-/* Like emu_apic_create, but time comes from now_ns(opaque) and no timer thread runs:
- * emu_apic_poll() fires the LAPIC timers that are due. */
-EMU_MUST_CHECK int emu_apic_create_clocked(struct emu_vm *vm, unsigned nr_vcpus, uint64_t (*now_ns)(void *),
-					   void *opaque, struct emu_apic **out);
-void emu_apic_poll(struct emu_apic *a);
+/* emu_apic_create_clocked, emu_apic_next_ns and emu_apic_poll are in dev.h (--clock icount uses them). */
 
 /* apic.c, lock held: deliver one interrupt message to the local APICs. */
 void emu_apic_deliver_locked(struct emu_apic *a, uint8_t dest, bool logical, unsigned mode, uint8_t vector,

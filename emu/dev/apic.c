@@ -286,6 +286,16 @@ void emu_apic_poll(struct emu_apic *a)
 		emu_vm_kick_all(a->vm);
 }
 
+uint64_t emu_apic_next_ns(struct emu_apic *a)
+{
+	uint64_t next;
+
+	pthread_mutex_lock(&a->lock);
+	next = apic_next_deadline(a);
+	pthread_mutex_unlock(&a->lock);
+	return next;
+}
+
 static void *apic_thread_main(void *opaque)
 {
 	struct emu_apic *a = opaque;

@@ -51,4 +51,23 @@ void emu_apic_destroy(struct emu_apic *a);
 EMU_MUST_CHECK int emu_pci_host_create(struct emu_vm *vm, struct emu_pci_host **out);
 void emu_pci_host_destroy(struct emu_pci_host *p);
 
+/*
+ * Clocked variants (the device's time is now_ns(opaque) and it runs no timer thread): for unit
+ * tests and for --clock icount, where the vCPU loop asks *_next_ns when the device next needs a
+ * poll (UINT64_MAX: never, in the now_ns clock) and calls *_poll then. The RTC's clock is a
+ * wall clock (ns since the Unix epoch), the others' any monotonic ns.
+ */
+EMU_MUST_CHECK int emu_pit_create_clocked(struct emu_vm *vm, uint64_t (*now_ns)(void *), void *opaque,
+					  struct emu_pit **out);
+uint64_t emu_pit_next_ns(struct emu_pit *p);
+void emu_pit_poll(struct emu_pit *p);
+EMU_MUST_CHECK int emu_rtc_create_clocked(struct emu_vm *vm, uint64_t (*now_ns)(void *), void *opaque,
+					  struct emu_rtc **out);
+uint64_t emu_rtc_next_ns(struct emu_rtc *r);
+void emu_rtc_poll(struct emu_rtc *r);
+EMU_MUST_CHECK int emu_apic_create_clocked(struct emu_vm *vm, unsigned nr_vcpus, uint64_t (*now_ns)(void *),
+					   void *opaque, struct emu_apic **out);
+uint64_t emu_apic_next_ns(struct emu_apic *a);
+void emu_apic_poll(struct emu_apic *a);
+
 #endif

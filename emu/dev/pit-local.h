@@ -7,10 +7,6 @@
 
 #define EMU_PIT_HZ 1193182ull
 
-/* Like emu_pit_create, but time comes from now_ns(opaque) and no timer thread runs:
- * emu_pit_poll() raises the IRQ 0 edge that is due, if any. */
-EMU_MUST_CHECK int emu_pit_create_clocked(struct emu_vm *vm, uint64_t (*now_ns)(void *), void *opaque,
-					  struct emu_pit **out);
-void emu_pit_poll(struct emu_pit *p);
+/* emu_pit_create_clocked, emu_pit_next_ns and emu_pit_poll are in dev.h (--clock icount uses them). */
 
 #endif

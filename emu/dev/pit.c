@@ -331,6 +331,17 @@ void emu_pit_poll(struct emu_pit *p)
 		pit_pulse_irq0(p);
 }
 
+uint64_t emu_pit_next_ns(struct emu_pit *p)
+{
+	const struct pit_channel *c = &p->ch[0];
+	uint64_t next;
+
+	pthread_mutex_lock(&p->lock);
+	next = c->next_edge == NO_EDGE ? UINT64_MAX : pit_tick_to_ns(c, c->next_edge);
+	pthread_mutex_unlock(&p->lock);
+	return next;
+}
+
 static void *pit_thread_main(void *opaque)
 {
 	struct emu_pit *p = opaque;

@@ -5,10 +5,6 @@
 
 #include "emu/dev/dev.h"
 
-/* Like emu_rtc_create, with the wall clock (ns since the Unix epoch, UTC) from now_ns(opaque)
- * and no event thread: emu_rtc_poll() brings the flags and IRQ 8 up to the clock. */
-EMU_MUST_CHECK int emu_rtc_create_clocked(struct emu_vm *vm, uint64_t (*now_ns)(void *), void *opaque,
-					  struct emu_rtc **out);
-void emu_rtc_poll(struct emu_rtc *r);
+/* emu_rtc_create_clocked, emu_rtc_next_ns and emu_rtc_poll are in dev.h (--clock icount uses them). */
 
 #endif

@@ -354,6 +354,16 @@ void emu_rtc_poll(struct emu_rtc *r)
 	pthread_mutex_unlock(&r->lock);
 }
 
+uint64_t emu_rtc_next_ns(struct emu_rtc *r)
+{
+	uint64_t next;
+
+	pthread_mutex_lock(&r->lock);
+	next = rtc_next_event(r, r->now_ns(r->clock_opaque));
+	pthread_mutex_unlock(&r->lock);
+	return next;
+}
+
 /* Sleeps until the next enabled event (or a register access), then raises IRQ 8 if due. */
 static void *rtc_thread_main(void *opaque)
 {

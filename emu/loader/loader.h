@@ -48,6 +48,7 @@ enum emu_load_code {
 	EMU_LOAD_BZ_NO_ROOM,		/* the kernel (with init_size) does not fit in RAM */
 	EMU_LOAD_BZ_CMDLINE,		/* command line longer than cmdline_size */
 	EMU_LOAD_BZ_INITRD_TOO_BIG,	/* initrd larger than RAM, than initrd_addr_max or the room left */
+	EMU_LOAD_BZ_UNPACK,		/* --linux-decompress host: no xz payload, or not a vmlinux inside */
 };
 
 struct emu_load_error {
@@ -187,5 +188,9 @@ EMU_MUST_CHECK int emu_load_set_linux_cpu(struct emu_vcpu *vcpu, const struct em
 /* emu_load_bzimage_ram into the VM's RAM, then emu_load_set_linux_cpu. */
 EMU_MUST_CHECK int emu_load_linux(struct emu_vm *vm, const struct emu_bzimage *bz, const void *buf, size_t len,
 				  const struct emu_linux_options *opts, struct emu_load_error *err);
+/* The same, but the host unpacks the xz payload (bzunpack.c) and vCPU 0 starts at the kernel
+ * proper's startup_64 (vmlinux's ELF entry) in long mode: the guest skips its decompressor. */
+EMU_MUST_CHECK int emu_load_linux_unpacked(struct emu_vm *vm, const struct emu_bzimage *bz, const void *buf,
+					   size_t len, const struct emu_linux_options *opts, struct emu_load_error *err);
 
 #endif

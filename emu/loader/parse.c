@@ -45,6 +45,7 @@ static const char *const load_code_names[] = {
 	[EMU_LOAD_BZ_NO_ROOM] = "bzimage-no-room",
 	[EMU_LOAD_BZ_CMDLINE] = "cmdline-too-long",
 	[EMU_LOAD_BZ_INITRD_TOO_BIG] = "initrd-too-big",
+	[EMU_LOAD_BZ_UNPACK] = "bz-unpack",
 };
 
 const char *emu_load_code_name(enum emu_load_code code)

@@ -2,7 +2,8 @@
 /*
  * accel.c — the interpreter as an accelerator (emu_interp_accel_ops, "interp"): one struct
  * x86_cpu per vCPU over the VM's RAM; port and MMIO accesses go straight to emu_io_dispatch()
- * from inside the run loop (no exit per access), interrupts come from the userspace PIC.
+ * from inside the run loop (no exit per access), interrupts come from the vCPU's local APIC (and
+ * the PIC behind vCPU 0's LINT0).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -12,12 +13,16 @@
 #include "emu/accel.h"
 #include "emu/x86/x86.h"
 #include "emu/trace-events.h"
+#include "emu/x86/trace-events.h"
 
 struct interp_vcpu {
 	struct x86_cpu *cpu;
 	struct emu_vcpu *vcpu;
 	struct emu_vm *vm;
+	unsigned polls;		/* has_request polls, for the RIP sampling period */
 };
+
+#define RIP_SAMPLE_POLLS 16	/* one RIP sample every 16 polls (the run loop polls every 64 blocks) */
 
 static struct interp_vcpu *iv(struct emu_vcpu *vcpu)
 {
@@ -50,9 +55,12 @@ static uint64_t bus_mmio_read(void *o, uint64_t gpa, unsigned size)
 	return bus_access(o, EMU_IO_MMIO, gpa, size, false, 0);
 }
 
+/* An MMIO write (a local APIC EOI or TPR write) may uncover a pending interrupt, as port
+ * writes do: look at the INTR line at the next block boundary. */
 static void bus_mmio_write(void *o, uint64_t gpa, unsigned size, uint64_t value)
 {
 	(void)bus_access(o, EMU_IO_MMIO, gpa, size, true, value);
+	((struct interp_vcpu *)o)->cpu->irq_check = true;
 }
 
 static uint64_t bus_pio_read(void *o, uint16_t port, unsigned size)
@@ -65,19 +73,29 @@ static void bus_pio_write(void *o, uint16_t port, unsigned size, uint64_t value)
 	(void)bus_access(o, EMU_IO_PIO, port, size, true, value);
 }
 
+/* Each vCPU's own INTR line: its local APIC (and, for vCPU 0, the PIC behind LINT0). */
 static bool bus_intr_is_pending(void *o)
 {
-	return emu_vm_intr_is_pending(((struct interp_vcpu *)o)->vm);
+	return emu_vcpu_intr_is_pending(((struct interp_vcpu *)o)->vcpu);
 }
 
 static int bus_intr_ack(void *o)
 {
-	return emu_vm_intr_ack(((struct interp_vcpu *)o)->vm);
+	return emu_vcpu_intr_ack(((struct interp_vcpu *)o)->vcpu);
 }
 
+/* Polled every 64 blocks by the run loop: also where the RIP is sampled for profiles. */
 static bool bus_has_request(void *o)
 {
-	return emu_vcpu_has_request(((struct interp_vcpu *)o)->vcpu);
+	struct interp_vcpu *v = o;
+	if (trace_x86_rip_sample_is_enabled() && ++v->polls % RIP_SAMPLE_POLLS == 0)
+		trace_x86_rip_sample(emu_vcpu_index(v->vcpu), v->cpu->rip);
+	return emu_vcpu_has_request(v->vcpu);
+}
+
+static uint64_t bus_clock_ns(void *o)
+{
+	return emu_vm_clock_ns(((struct interp_vcpu *)o)->vm);
 }
 
 /* ---- lifetime ---- */
@@ -122,6 +140,8 @@ static int interp_vcpu_init(struct emu_vcpu *vcpu)
 	bus.intr_is_pending = bus_intr_is_pending;
 	bus.intr_ack = bus_intr_ack;
 	bus.has_request = bus_has_request;
+	if (emu_vm_config(v->vm)->icount)
+		bus.clock_ns = bus_clock_ns;
 	err = x86_cpu_create(&bus, &v->cpu);
 	if (err) {
 		free(v);
@@ -149,6 +169,64 @@ static const enum emu_debug_reason debug_reasons[] = {
 	[X86_DBG_WATCH_ACCESS] = EMU_DBG_WATCH_ACCESS,
 };
 
+/* Longest run between two looks at the device timers under --clock icount, in instructions. */
+#define ICOUNT_SLICE (1ull << 22)
+
+/* Instructions until the clock reaches next (at least 1), at most ICOUNT_SLICE. */
+static uint64_t icount_budget(uint64_t now, uint64_t next, unsigned shift)
+{
+	uint64_t n;
+
+	if (next == EMU_NO_DEADLINE)
+		return ICOUNT_SLICE;
+	if (next <= now)
+		return 1;
+	n = ((next - now - 1) >> shift) + 1;
+	return n < ICOUNT_SLICE ? n : ICOUNT_SLICE;
+}
+
+/*
+ * --clock icount: run until the next device timer deadline, fire what is due, again; a halted
+ * vCPU skips the clock to the next deadline instead of waiting for the host's time. Only when
+ * no timer is armed does the core get X86_RUN_HLT (it then sleeps until a request: serial
+ * input, gdb, QMP). Everything here happens at instruction counts, never at host times.
+ */
+static enum x86_run_result interp_run_icount(struct interp_vcpu *v)
+{
+	unsigned shift = emu_vm_config(v->vm)->icount_shift;
+
+	for (;;) {
+		uint64_t now = emu_vm_clock_ns(v->vm), next = emu_vm_timers_next_ns(v->vm);
+		enum x86_run_result run;
+
+		if (next <= now) {
+			emu_vm_timers_poll(v->vm);
+			next = emu_vm_timers_next_ns(v->vm);
+		}
+		run = x86_cpu_run(v->cpu, icount_budget(now, next, shift));
+		if (run == X86_RUN_BUDGET)
+			continue;
+		if (run != X86_RUN_HLT)
+			return run;
+		emu_vm_timers_poll(v->vm);
+		if (!(v->cpu->rflags & X86_IF))
+			return run;	/* cli; hlt: the core decides (nothing can wake it) */
+		if (emu_vcpu_intr_is_pending(v->vcpu))
+			continue;
+		next = emu_vm_timers_next_ns(v->vm);
+		if (next == EMU_NO_DEADLINE)
+			return run;
+		emu_vm_clock_skip_to(v->vm, next);
+	}
+}
+
+static uint64_t interp_icount(struct emu_vcpu *vcpu)
+{
+	struct interp_vcpu *v = iv(vcpu);
+
+	return v ? v->cpu->icount : 0;
+}
+
 static int interp_vcpu_run(struct emu_vcpu *vcpu, struct emu_exit *ex)
 {
 	struct x86_cpu *cpu = iv(vcpu)->cpu;
@@ -156,7 +234,7 @@ static int interp_vcpu_run(struct emu_vcpu *vcpu, struct emu_exit *ex)
 	int run;
 
 	trace_vcpu_run(emu_vcpu_index(vcpu));
-	run = x86_cpu_run(cpu, 0);
+	run = emu_vm_config(iv(vcpu)->vm)->icount ? interp_run_icount(iv(vcpu)) : x86_cpu_run(cpu, 0);
 	trace_vcpu_exit(emu_vcpu_index(vcpu), exit_names[run == X86_RUN_HLT ? 0 : run == X86_RUN_DEBUG ? 1 :
 							      run == X86_RUN_SHUTDOWN ? 2 : 3], cpu->rip);
 	switch (run) {
@@ -413,5 +491,6 @@ const struct accel_ops emu_interp_accel_ops = {
 	.get_dregs = interp_get_dregs,
 	.set_debug = interp_set_debug,
 	.phys_written = interp_phys_written,
+	.icount = interp_icount,
 	.stats = interp_stats,
 };

@@ -66,14 +66,20 @@ uint64_t x86_get_rflags(struct x86_cpu *cpu)
 	return (cpu->rflags & ~(uint64_t)X86_ARITH_FLAGS) | x86_arith(cpu) | 2;
 }
 
+/* The debugger's execute breakpoints alone do not need single-instruction mode: blocks end
+ * before a breakpoint address and the run loop checks each block's first address (exec_bps).
+ * Watchpoints, stepping, TF and the guest's own DR7 still do. */
 static void update_slow(struct x86_cpu *cpu)
 {
-	cpu->slow = cpu->single_step || cpu->nr_sw_bps || cpu->nr_hw_bps || (cpu->rflags & X86_TF) ||
-		    (cpu->dr7 & 0xff);
 	cpu->watch_active = (cpu->dr7 & 0xff) != 0;
-	for (unsigned i = 0; i < cpu->nr_hw_bps; i++)
+	cpu->exec_bps = cpu->nr_sw_bps != 0;
+	for (unsigned i = 0; i < cpu->nr_hw_bps; i++) {
 		if (cpu->hw_bps[i].kind)
 			cpu->watch_active = true;
+		else
+			cpu->exec_bps = true;
+	}
+	cpu->slow = cpu->single_step || cpu->watch_active || (cpu->rflags & X86_TF);
 }
 
 void x86_set_rflags(struct x86_cpu *cpu, uint64_t v)
@@ -100,9 +106,8 @@ static void seg_reset(struct x86_seg *s, uint16_t sel, uint64_t base, uint32_t a
 
 void x86_cpu_reset(struct x86_cpu *cpu)
 {
-	struct timespec ts;
 	memset(cpu->r, 0, sizeof(cpu->r));
-	cpu->r[X86_RDX] = 0x00800f11;
+	cpu->r[X86_RDX] = 0x00030661;	/* the CPUID signature (system.c) */
 	cpu->rip = 0xfff0;
 	cpu->rflags = 2;
 	cpu->lf.op = X86_LF_NONE;
@@ -128,9 +133,9 @@ void x86_cpu_reset(struct x86_cpu *cpu)
 	cpu->intr_shadow = false;
 	cpu->exc_vec = -1;
 	cpu->bp_skip = ~0ull;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	cpu->tsc_base_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	cpu->tsc_offset = 0;
+	cpu->tsc_base_ns = x86_clock_ns(cpu);
+	cpu->tsc_offset = cpu->tsc_adjust = 0;
+	cpu->misc_enable = 1;	/* fast strings, as firmware leaves it */
 	x86_update_mode(cpu);
 	x86_state_changed(cpu);
 }
@@ -163,7 +168,10 @@ void x86_cpu_destroy(struct x86_cpu *cpu)
 
 void x86_debug_changed(struct x86_cpu *cpu)
 {
+	bool had_bps = cpu->exec_bps;
 	update_slow(cpu);
+	if (had_bps || cpu->exec_bps)	/* blocks must end before the new breakpoint addresses */
+		x86_blocks_flush(cpu);
 	x86_tlb_flush(cpu, false);
 }
 
@@ -419,7 +427,7 @@ static struct x86_block *block_translate(struct x86_cpu *cpu, uint64_t lin, uint
 	while (blk->n < BLOCK_MAX) {
 		struct x86_insn *in = &blk->insns[blk->n];
 		uint64_t a = lin + blk->nbytes;
-		if (((a ^ lin) & ~0xfffull) != 0)
+		if (((a ^ lin) & ~0xfffull) != 0 || (blk->n && cpu->exec_bps && x86_exec_bp_at(cpu, a)))
 			break;
 		if (decode_at(cpu, a, in, &g, &crosses)) {
 			if (blk->n)
@@ -582,7 +590,7 @@ static inline bool may_link(struct x86_cpu *cpu)
 {
 	return !(cpu->halted | cpu->intr_shadow) && cpu->icount < cpu->stop_icount &&
 	       !(cpu->irq_check && (cpu->rflags & X86_IF)) && (cpu->poll + 1) % POLL_EVERY != 0 &&
-	       !__atomic_load_n(&cpu->kick, __ATOMIC_RELAXED);
+	       !__atomic_load_n(&cpu->kick, __ATOMIC_RELAXED) && !(cpu->exec_bps && x86_exec_bp_at(cpu, fetch_lin(cpu)));
 }
 
 /* The block that runs next (from the block's link, else the jump cache), or NULL. */
@@ -672,6 +680,12 @@ static bool hw_bp_at(const struct x86_cpu *cpu, uint64_t lin)
 		if (cpu->hw_bps[i].kind == 0 && cpu->hw_bps[i].addr == lin)
 			return true;
 	return false;
+}
+
+/* A debugger execute breakpoint (software or hardware) at lin. */
+bool x86_exec_bp_at(const struct x86_cpu *cpu, uint64_t lin)
+{
+	return sw_bp_at(cpu, lin) || hw_bp_at(cpu, lin);
 }
 
 /* Guest DR0-DR3 execute breakpoints: #DB fault before the instruction. */
@@ -770,6 +784,13 @@ enum x86_run_result x86_cpu_run(struct x86_cpu *cpu, uint64_t max_insns)
 				exec_one(cpu, single);
 				continue;
 			}
+			if (step_slow(cpu)) {
+				cpu->debug_hit = false;
+				return X86_RUN_DEBUG;
+			}
+			continue;
+		}
+		if (cpu->exec_bps && x86_exec_bp_at(cpu, fetch_lin(cpu))) {	/* report it, or run it once */
 			if (step_slow(cpu)) {
 				cpu->debug_hit = false;
 				return X86_RUN_DEBUG;

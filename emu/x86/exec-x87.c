@@ -495,6 +495,8 @@ void x86_h_x87(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint8_t mem[16] = { 0 };
 	bool is_mem = (in->modrm >> 6) != 3;
+	/* fcmovcc (DA/DB C0-DF) read EFLAGS, fcomi/fucomi(p) (DB/DF E8-F7) write them */
+	bool eflags = !is_mem && (in->opcode == 0xda || in->opcode == 0xdb || in->opcode == 0xdf);
 	unsigned size = 0, store = 0;
 	uint64_t ea = 0, lin = 0, fl;
 	struct x86_fpu f;
@@ -510,12 +512,12 @@ void x86_h_x87(struct x86_cpu *cpu, const struct x86_insn *in)
 			mem_read(cpu, lin, mem, size);
 	}
 	f = cpu->fpu;
-	fl = x86_arith(cpu);
+	fl = eflags ? x86_arith(cpu) : 0;
 	/* the host stub of a memory form addresses (%rdi): ModRM mod 00, rm 111 */
 	if (x87_host_exec(&f, &fl, in->opcode, is_mem ? (in->modrm & 0x38) | 7 : in->modrm, mem, store) && store)
 		mem_write(cpu, lin, mem, store);
 	cpu->fpu = f;
 	set_pointers(cpu, in, is_mem, ea);
-	if ((fl & X86_ARITH_FLAGS) != x86_arith(cpu))
+	if (eflags && (fl & X86_ARITH_FLAGS) != x86_arith(cpu))
 		x86_set_arith(cpu, fl);
 }

@@ -174,6 +174,8 @@ void x86_mov_dr(struct x86_cpu *cpu, const struct x86_insn *in)
 /* ---- MSRs ---- */
 
 #define MSR_TSC 0x10
+#define MSR_TSC_ADJUST 0x3b
+#define MSR_UCODE_REV 0x8b
 #define MSR_APIC_BASE 0x1b
 #define MSR_MTRRCAP 0xfe
 #define MSR_SYSENTER_CS 0x174
@@ -227,6 +229,8 @@ int x86_msr_read(struct x86_cpu *cpu, uint32_t index, uint64_t *value)
 	uint64_t *p;
 	switch (index) {
 	case MSR_TSC: *value = x86_rdtsc(cpu); return 0;
+	case MSR_TSC_ADJUST: *value = cpu->tsc_adjust; return 0;
+	case MSR_UCODE_REV: *value = 0; return 0;	/* no microcode: revision 0 */
 	case MSR_MTRRCAP: *value = 0x508; return 0;
 	case MSR_EFER: *value = cpu->efer; return 0;
 	}
@@ -258,7 +262,16 @@ int x86_msr_write(struct x86_cpu *cpu, uint32_t index, uint64_t value)
 {
 	uint64_t *p;
 	switch (index) {
-	case MSR_TSC: cpu->tsc_offset += value - x86_rdtsc(cpu); return 0;
+	case MSR_TSC:	/* SDM 17.17.3: a TSC write moves TSC_ADJUST by the same amount */
+		value -= x86_rdtsc(cpu);
+		cpu->tsc_adjust += value;
+		cpu->tsc_offset += value;
+		return 0;
+	case MSR_TSC_ADJUST:
+		cpu->tsc_offset += value - cpu->tsc_adjust;
+		cpu->tsc_adjust = value;
+		return 0;
+	case MSR_UCODE_REV: return 0;	/* the microcode loader's "write 0, cpuid, read" */
 	case MSR_EFER: return efer_write(cpu, value);
 	case MSR_MTRRCAP: return -EINVAL;
 	case MSR_LSTAR: case MSR_CSTAR: case MSR_FS_BASE: case MSR_GS_BASE: case MSR_KGS_BASE:
@@ -296,24 +309,36 @@ struct cpuid_leaf {
 	uint32_t leaf, eax, ebx, ecx, edx;
 };
 
-/* FPU (0) and FXSR (24): x87 and FXSAVE/FXRSTOR (exec-x87.c); AMD repeats them in 0x80000001. */
+/*
+ * The identity: "GenuineIntel" family 6 model 0x36 (Atom "Saltwell"), an in-order core that
+ * Linux knows does not speculate (cpu_vuln_whitelist: NO_SPECULATION), which is what an
+ * interpreter is: no Spectre/Meltdown mitigations (retpolines, return thunks, page-table
+ * isolation) that would only cost time. Leaf 0x15 gives the TSC and the local APIC timer their
+ * frequency (1 GHz: both count host or virtual nanoseconds), so Linux calibrates neither.
+ */
+#define X86_CPUID_SIGNATURE 0x00030661u	/* family 6, model 0x36, stepping 1 */
+#define X86_CPUID_EDX_APIC (1u << 9)
+/* FPU (0) and FXSR (24): x87 and FXSAVE/FXRSTOR (exec-x87.c) (an Intel identity: not repeated in 0x80000001 as AMD does). */
 #define X86_CPUID_EDX_X87 ((1u << 0) | (1u << 24))
 /* CPUID.1:EDX SSE (25) and SSE2 (26): emu/x86/exec-sse.c. Nothing of SSE3 and later. */
 #define X86_CPUID_EDX_SSE ((1u << 25) | (1u << 26))
 
 /* What the interpreter implements, and nothing more. */
 static const struct cpuid_leaf cpuid_table[] = {
-	{ 0x0, 0x7, 0x68747541, 0x444d4163, 0x69746e65 },	/* "AuthenticAMD" */
-	{ 0x1, 0x00800f11, 0x00000800, (1u << 13) | (1u << 22) | (1u << 23) | (1u << 31),
+	{ 0x0, 0x16, 0x756e6547, 0x6c65746e, 0x49656e69 },	/* "GenuineIntel" */
+	{ 0x1, X86_CPUID_SIGNATURE, 0x00000800, (1u << 13) | (1u << 22) | (1u << 23) | (1u << 31),
 	  (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 11) | (1u << 12) | (1u << 13) |
-	  (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | X86_CPUID_EDX_X87 | X86_CPUID_EDX_SSE },
-	{ 0x7, 0, (1u << 0) | (1u << 7), 1u << 22, 0 },
-	{ 0x80000000, 0x80000008, 0x68747541, 0x444d4163, 0x69746e65 },
-	{ 0x80000001, 0x00800f11, 0, (1u << 0) | (1u << 5),
-	  (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29) | X86_CPUID_EDX_X87 },
+	  (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | X86_CPUID_EDX_APIC | X86_CPUID_EDX_X87 | X86_CPUID_EDX_SSE },
+	{ 0x6, 1u << 2, 0, 0, 0 },				/* ARAT: the APIC timer never stops */
+	{ 0x7, 0, (1u << 0) | (1u << 1) | (1u << 7), 1u << 22, 0 },	/* FSGSBASE TSC_ADJUST SMEP; RDPID */
+	{ 0x15, 1, 1, 1000000000, 0 },				/* TSC = 1/1 x 1 GHz crystal */
+	{ 0x16, 1000, 1000, 1000, 0 },				/* base, max, bus MHz */
+	{ 0x80000000, 0x80000008, 0, 0, 0 },
+	{ 0x80000001, 0, 0, (1u << 0) | (1u << 5), (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29) },
 	{ 0x80000002, 0x63736d76, 0x2065706f, 0x20363878, 0x65746e69 },	/* "vmscope x86 inte" */
 	{ 0x80000003, 0x65727072, 0x00726574, 0, 0 },			/* "rpreter" */
 	{ 0x80000004, 0, 0, 0, 0 },
+	{ 0x80000007, 0, 0, 0, 1u << 8 },			/* invariant TSC */
 	{ 0x80000008, 0x3030, 0, 0, 0 },
 };
 
@@ -342,11 +367,19 @@ void x86_h_cpuid(struct x86_cpu *cpu, const struct x86_insn *in)
 	cpu->r[X86_RDX] = o[3];
 }
 
-uint64_t x86_rdtsc(struct x86_cpu *cpu)
+/* The time the TSC counts (1 GHz): the bus's clock, else the host's monotonic clock. */
+uint64_t x86_clock_ns(const struct x86_cpu *cpu)
 {
 	struct timespec ts;
+	if (cpu->bus.clock_ns)
+		return cpu->bus.clock_ns(cpu->bus.opaque);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - cpu->tsc_base_ns + cpu->tsc_offset;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t x86_rdtsc(struct x86_cpu *cpu)
+{
+	return x86_clock_ns(cpu) - cpu->tsc_base_ns + cpu->tsc_offset;
 }
 
 void x86_h_rdtsc(struct x86_cpu *cpu, const struct x86_insn *in)

@@ -118,6 +118,8 @@ void x86_write_cr3(struct x86_cpu *cpu, uint64_t v);
 void x86_write_cr4(struct x86_cpu *cpu, uint64_t v);
 void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4]);
 uint64_t x86_rdtsc(struct x86_cpu *cpu);
+uint64_t x86_clock_ns(const struct x86_cpu *cpu);	/* what the TSC counts: bus.clock_ns or CLOCK_MONOTONIC */
+bool x86_exec_bp_at(const struct x86_cpu *cpu, uint64_t lin);	/* cpu.c: a debugger execute breakpoint */
 
 /* ---- segmentation ---- */
 void x86_load_seg(struct x86_cpu *cpu, int sreg, uint16_t sel);	/* mov sreg / pop sreg semantics */

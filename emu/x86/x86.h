@@ -27,6 +27,7 @@ struct x86_bus {
 	bool (*intr_is_pending)(void *opaque);	/* may be NULL: no interrupt controller */
 	int (*intr_ack)(void *opaque);
 	bool (*has_request)(void *opaque);	/* polled every few blocks; may be NULL */
+	uint64_t (*clock_ns)(void *opaque);	/* the guest's time for the TSC; NULL: CLOCK_MONOTONIC */
 };
 
 enum x86_sreg { X86_ES = 0, X86_CS, X86_SS, X86_DS, X86_FS, X86_GS, X86_LDTR, X86_TR, X86_NSEG };
@@ -159,7 +160,7 @@ struct x86_cpu {
 	uint64_t cr0, cr2, cr3, cr4, cr8, efer;
 	uint64_t dr[4], dr6, dr7;
 	uint64_t star, lstar, cstar, sfmask, kernel_gs_base, apic_base, pat, tsc_offset;
-	uint64_t sysenter_cs, sysenter_esp, sysenter_eip, tsc_aux, misc_enable;
+	uint64_t sysenter_cs, sysenter_esp, sysenter_eip, tsc_aux, misc_enable, tsc_adjust;
 	uint64_t mtrr_def_type, mtrr_fixed[11];
 	struct x86_mtrr mtrr_var[8];
 	uint8_t cpl;
@@ -211,7 +212,8 @@ struct x86_cpu {
 	bool guest_db;		/* a guest DR0-DR3 data breakpoint matched: #DB after the instruction */
 	uint8_t debug_reason;
 	uint64_t debug_addr;
-	bool slow;		/* single-instruction mode (TF, breakpoints, stepping) */
+	bool slow;		/* single-instruction mode (TF, watchpoints, stepping) */
+	bool exec_bps;		/* the debugger has execute breakpoints: blocks end before them */
 	uint64_t bp_skip;	/* linear address of the breakpoint just reported: run it once */
 
 	/* ---- memory ---- */

@@ -87,6 +87,45 @@ run "initrd does not fit beside the kernel" 4 "initrd .* does not fit between th
 long=$(head -c 3000 /dev/zero | tr '\0' 'x')
 run "command line longer than cmdline_size" 4 "command line is 3000 bytes; this kernel takes at most 2047" -- -m 32 --kernel "$tiny" --append "$long"
 
+# ---- --linux-decompress host: the loader unpacks an xz vmlinux and enters its startup_64 ----
+# mkpacked OUT: tiny-bzimage with its 64-bit code (position independent) as a one-segment ELF
+# vmlinux at physical 16 MiB, xz-compressed (the kernel's --check=crc32) with the size appended,
+# as the bzImage payload (payload_offset/payload_length), as Linux's own build makes it.
+mkpacked() {
+	python3 - "$tiny" "$1" <<'PY'
+import lzma, struct, sys
+img = bytearray(open(sys.argv[1], 'rb').read())
+setup = (img[0x1f1] + 1) * 512
+code = bytes(img[setup + 0x200:])
+ehdr = b'\x7fELF\x02\x01\x01' + bytes(9) + struct.pack('<HHIQQQIHHHHHH', 2, 62, 1, 0x1000000, 64, 0, 0, 64, 56, 1, 0, 0, 0)
+phdr = struct.pack('<IIQQQQQQ', 1, 5, 120, 0xffffffff81000000, 0x1000000, len(code), len(code) + 4096, 0x1000)
+elf = ehdr + phdr + code
+xz = lzma.compress(elf, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32) + struct.pack('<I', len(elf))
+kernel = img[setup:] + xz
+kernel += bytes(-len(kernel) % 16)
+struct.pack_into('<I', img, 0x1f4, len(kernel) // 16)
+struct.pack_into('<II', img, 0x248, len(img) - setup, len(xz))
+open(sys.argv[2], 'wb').write(bytes(img[:setup]) + kernel)
+PY
+}
+if mkpacked "$tmp/packed.bin" 2>"$tmp/err"; then
+	run "unpacked on the host: startup_64 of the vmlinux inside" 7 "" -- -m 32 --linux-decompress host \
+		--kernel "$tmp/packed.bin" --initrd "$tmp/initrd" --append "console=ttyS0 unpacked"
+	same_output "unpacked on the host: command line and initrd reach the kernel" 'console=ttyS0 unpacked\nINITRD-OK\n'
+	cp "$tmp/packed.bin" "$tmp/badxz.bin"
+	printf 'XXXX' | dd of="$tmp/badxz.bin" bs=1 seek=$(($(stat -c %s "$tmp/badxz.bin") - 40)) conv=notrunc status=none
+	run "unpacked on the host: a damaged xz stream" 4 "xz payload does not unpack" -- -m 32 --linux-decompress host \
+		--kernel "$tmp/badxz.bin"
+else
+	tap_fail "unpacked on the host: building the test image" "$(head -c 300 "$tmp/err")"
+fi
+run "--linux-decompress host: no payload in the header" 4 "payload .* is not inside the kernel" -- -m 32 \
+	--linux-decompress host --kernel "$tiny"
+run "--linux-decompress host: a 32-bit kernel" 4 "32-bit kernel .* cannot be entered at its 64-bit startup_64" -- \
+	-m 32 --linux-decompress host --kernel "$tiny32"
+run "--linux-decompress sideways is refused" 2 "--linux-decompress 'sideways': expected guest or host" -- \
+	--linux-decompress sideways --kernel "$tiny"
+
 # ---- the guest's reboot: reset bit of port 0xcf9 (Linux reboot=p) ends vmscope with status 0 ----
 printf '\xb0\x06\xba\xf9\x0c\x00\x00\xee\xf4' >"$tmp/reset.bin"	# mov al,6; mov edx,0xcf9; out dx,al; hlt
 run "reset via port 0xcf9: exit 0 and says so" 0 "guest reset the machine \\(port 0xcf9\\)" -- -m 4 --kernel "$tmp/reset.bin" --load-addr 0x10000

@@ -14,15 +14,59 @@ LINUX_FATAL_RE='x86/fpu: Giving up|Kernel panic - not syncing|---\[ end Kernel p
 LINUX_FIRST_LINE="vmscope-init: started"
 LINUX_LAST_LINE="vmscope-init: done, rebooting"
 
-# Sets the array qemu_argv to the QEMU TCG command line.
+# Sets the array qemu_argv to the QEMU TCG command line ($1 appended to the kernel's).
 linux_qemu_argv() {
 	qemu_argv=(qemu-system-x86_64 -accel tcg -M pc -m "$LINUX_MEM" -nodefaults -display none -serial stdio
-		   -no-reboot -kernel "$LINUX_KERNEL" -initrd "$LINUX_INITRD" -append "$LINUX_APPEND")
+		   -no-reboot -kernel "$LINUX_KERNEL" -initrd "$LINUX_INITRD" -append "$LINUX_APPEND${1:+ $1}")
 }
-# Sets vmscope_argv to the vmscope command line with accelerator $1.
+
+# linux_converse LIMIT LOG CMD...: runs CMD (a Linux boot with vmscope_shell=1) with its serial
+# console in LOG; when the busybox shell's prompt appears, types LINUX_TYPE (lines) into the
+# console's input, as a user would (bytes sent before the 8250 is opened are dropped, as on
+# hardware). With LINUX_SHOW=1 the console is copied to stderr as it comes. Returns CMD's
+# status, 124 after LIMIT seconds.
+linux_converse() {
+	local limit=$1 log=$2
+	shift 2
+	python3 - "$limit" "$log" "$@" <<'PY'
+import os, select, subprocess, sys, time
+limit, log, cmd = float(sys.argv[1]), sys.argv[2], sys.argv[3:]
+typed = os.environ.get('LINUX_TYPE', 'exit\n').encode()
+show = os.environ.get('LINUX_SHOW') == '1'	# also copy the console to stderr as it comes
+p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+out, sent, end = b'', False, time.time() + limit
+with open(log, 'wb') as f:
+    while time.time() < end:
+        if not select.select([p.stdout], [], [], 0.5)[0]:
+            continue
+        d = os.read(p.stdout.fileno(), 65536)
+        if not d:
+            break
+        out += d
+        f.write(d)
+        f.flush()
+        if show:
+            sys.stderr.buffer.write(d)
+            sys.stderr.flush()
+        if not sent and b'\n/ # ' in out:
+            p.stdin.write(typed)
+            p.stdin.flush()
+            sent = True
+try:
+    sys.exit(p.wait(timeout=max(end - time.time(), 5)))	# stdout closed: it is ending
+except subprocess.TimeoutExpired:
+    p.kill()
+    p.wait()
+    sys.exit(124)
+PY
+}
+# Sets vmscope_argv to the vmscope command line with accelerator $1, the kernel unpacked by
+# --linux-decompress ${LINUX_DECOMPRESS:-host} (host: the loader unpacks vmlinux, guest: the
+# kernel's own decompressor runs, 20 s more under the interpreter) and $2 appended to the
+# kernel command line (vmscope_shell=1, vmscope_kallsyms=gdb: see tests/linux/init).
 linux_vmscope_argv() {
-	vmscope_argv=("$B/vmscope" --accel "$1" -m "$LINUX_MEM" --kernel "$LINUX_KERNEL" --initrd "$LINUX_INITRD"
-		      --append "$LINUX_APPEND")
+	vmscope_argv=("$B/vmscope" --accel "$1" -m "$LINUX_MEM" --linux-decompress "${LINUX_DECOMPRESS:-host}"
+		      --kernel "$LINUX_KERNEL" --initrd "$LINUX_INITRD" --append "$LINUX_APPEND${2:+ $2}")
 }
 
 # True when this vmscope has the interpreter backend (issue 3).

@@ -3,7 +3,8 @@
 # (same image, same run) and vmscope --accel kvm (ring3=1: CPL3 runs natively under nested KVM),
 # as guest instructions per second: (N_big - N_small) * 15 / (t_big - t_small), so start-up
 # cancels; the median of BENCH_RUNS pairs (default 5), run round-robin so machine load hits every
-# configuration alike. Figures, not pass/fail; a configuration that cannot run says why.
+# configuration alike. Figures, not pass/fail; a configuration that cannot run says why. The x87
+# loop (fpu=1: 10 of the 15 instructions are x87) is compared with QEMU on the same loop.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/tests/tap.sh"		# kvm_usable, qemu_usable
@@ -20,6 +21,9 @@ configs=(
 	"vmscope --accel interp|run_interp||2000000|12000000"
 	"qemu-system-x86_64 -accel tcg|run_tcg||20000000|120000000"
 	"vmscope --accel kvm (ring3=1)|run_kvm|ring3=1|20000000|200000000"
+	"vmscope --accel interp, x87 loop|run_interp|fpu=1|200000|1200000"
+	"qemu-system-x86_64 -accel tcg, x87 loop|run_tcg|fpu=1|2000000|12000000"
+	"vmscope --accel kvm (ring3=1), x87 loop|run_kvm|ring3=1 fpu=1|2000000|20000000"
 )
 
 # runner APPEND: sets cmd=(the command line)
@@ -68,12 +72,14 @@ done
 
 echo
 echo "== compute guest: guest MIPS (median of $RUNS differential runs, $INSNS instructions per iteration)"
-printf '  %-34s %12s %14s\n' configuration MIPS "vs qemu tcg"
-ref=$(printf '%s\n' ${rates["qemu-system-x86_64 -accel tcg"]:-} | median)
+printf '  %-42s %12s %14s\n' configuration MIPS "vs qemu tcg"
 for line in "${configs[@]}"; do
 	IFS='|' read -r name runner extra ns nb <<<"$line"
-	if [ -n "${why[$name]}" ]; then printf '  %-34s %s\n' "$name" "${why[$name]}"; continue; fi
+	if [ -n "${why[$name]}" ]; then printf '  %-42s %s\n' "$name" "${why[$name]}"; continue; fi
+	qemu="qemu-system-x86_64 -accel tcg"
+	case $name in *", x87 loop") qemu+=", x87 loop" ;; esac	# each loop against QEMU on the same loop
+	ref=$(printf '%s\n' ${rates[$qemu]:-} | median)
 	m=$(printf '%s\n' ${rates[$name]} | median)
-	printf '  %-34s %12.1f %14s\n' "$name" "$m" "$(awk -v a="$m" -v b="$ref" 'BEGIN {if (b == "nan" || b == 0) print "-"; else printf "%.3fx", a / b}')"
+	printf '  %-42s %12.1f %14s\n' "$name" "$m" "$(awk -v a="$m" -v b="$ref" 'BEGIN {if (b == "nan" || b == 0) print "-"; else printf "%.3fx", a / b}')"
 done
 echo "  (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); the machine is shared, compare ratios)"

@@ -58,6 +58,7 @@ enum emu_vcpu_request {
 	EMU_REQ_END = 1u << 1,		/* the guest is over: leave the run loop */
 	EMU_REQ_DEBUG = 1u << 2,	/* breakpoints or stepping changed: call set_debug */
 	EMU_REQ_IRQ = 1u << 3,		/* an interrupt line changed: backend may inject */
+	EMU_REQ_STARTUP = 1u << 4,	/* a startup IPI arrived (startup_vector) */
 };
 
 /* Per-vCPU exit counters, indexed by enum emu_exit_reason. */
@@ -73,7 +74,8 @@ struct emu_vcpu {
 	atomic_uint request;	/* enum emu_vcpu_request bits */
 	bool stepping;		/* single-step one instruction (emu_vm_resume) */
 	bool parked;		/* protected by vm->lock */
-	bool wait_for_sipi;	/* an AP with no interrupt controller that could start it: never runs */
+	bool wait_for_sipi;	/* an AP not started yet (by a startup IPI, emu_vcpu_startup) */
+	atomic_uint startup_vector;	/* 0x100 | vector of the last startup IPI, 0: none */
 	atomic_uint_fast64_t exits[EMU_NR_EXIT_REASONS];
 };
 

@@ -187,6 +187,10 @@ bool emu_vcpu_intr_is_pending(struct emu_vcpu *vcpu);
 int emu_vcpu_intr_ack(struct emu_vcpu *vcpu);
 /* Wakes vCPUs that are halted or running so they notice new interrupts or requests. */
 void emu_vm_kick_all(struct emu_vm *vm);
+/* A startup IPI from a userspace local APIC: an AP still waiting for one starts in real mode at
+ * vector << 12 (CS = vector << 8, IP = 0), on its own thread. Ignored for a vCPU already running
+ * (and for vCPU 0). Call without device locks held. */
+void emu_vcpu_startup(struct emu_vm *vm, unsigned index, uint8_t vector);
 
 /* ---- registers (vCPU must be stopped, or the caller is the vCPU's own thread) ---- */
 

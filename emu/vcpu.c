@@ -217,7 +217,55 @@ static bool vcpu_handle_requests(struct emu_vcpu *vcpu)
 	return false;
 }
 
-/* An AP nobody can start (no in-kernel LAPIC to deliver INIT/SIPI): sleep until asked. */
+void emu_vcpu_startup(struct emu_vm *vm, unsigned index, uint8_t vector)
+{
+	if (index == 0 || index >= vm->nr_vcpus)
+		return;
+	atomic_store(&vm->vcpus[index]->startup_vector, 0x100u | vector);
+	emu_vcpu_request(vm->vcpus[index], EMU_REQ_STARTUP);
+}
+
+/* On the AP's own thread: real mode at vector << 12, as a startup IPI leaves it. */
+static int vcpu_start_at(struct emu_vcpu *vcpu, uint8_t vector)
+{
+	struct emu_vm *vm = vcpu->vm;
+	struct emu_sregs sregs;
+	struct emu_regs regs;
+	int err = vm->ops->get_sregs(vcpu, &sregs);
+
+	if (!err) {
+		sregs.cs.selector = (uint16_t)(vector << 8);
+		sregs.cs.base = (uint64_t)vector << 12;
+		err = vm->ops->set_sregs(vcpu, &sregs);
+	}
+	if (!err)
+		err = vm->ops->get_regs(vcpu, &regs);
+	if (!err) {
+		regs.rip = 0;
+		err = vm->ops->set_regs(vcpu, &regs);
+	}
+	return err;
+}
+
+/* An AP not started yet: sleep until asked; true when it may run now (a startup IPI came). */
+static bool vcpu_wait_startup(struct emu_vcpu *vcpu)
+{
+	unsigned v = atomic_exchange(&vcpu->startup_vector, 0);
+	int err;
+
+	if (!v)
+		return false;
+	err = vcpu_start_at(vcpu, (uint8_t)v);
+	if (err) {
+		emu_vm_end(vcpu->vm, EMU_END_HOST_ERROR, 0, (int)vcpu->index, "vCPU %u: cannot start: %s",
+			   vcpu->index, strerror(-err));
+		return false;
+	}
+	vcpu->wait_for_sipi = false;
+	return true;
+}
+
+/* An AP nobody has started (no startup IPI yet): sleep until asked. */
 static void vcpu_sleep(struct emu_vcpu *vcpu)
 {
 	struct emu_vm *vm = vcpu->vm;
@@ -310,7 +358,7 @@ static void *vcpu_thread(void *arg)
 
 		if (vcpu_handle_requests(vcpu))
 			break;
-		if (vcpu->wait_for_sipi) {
+		if (vcpu->wait_for_sipi && !vcpu_wait_startup(vcpu)) {
 			vcpu_sleep(vcpu);
 			continue;
 		}

@@ -23,7 +23,7 @@ struct emu_lapic {
 	uint32_t timer_initial, timer_dcr;
 	uint64_t timer_start_ns;	/* when the count was (re)loaded */
 	uint64_t timer_deadline_ns;	/* next expiry, EMU_APIC_NO_DEADLINE */
-	uint64_t init_ipis, sipi_ipis, nmi_ipis;	/* received, not acted on (see apic.c) */
+	uint64_t init_ipis, sipi_ipis, nmi_ipis;	/* received (only SIPIs are acted on, see apic.c) */
 };
 
 struct emu_ioapic {
@@ -45,6 +45,8 @@ struct emu_apic {
 	void *pic_opaque;
 	struct emu_ioapic io;
 	struct emu_lapic lapic[EMU_APIC_MAX_VCPUS];
+	uint64_t startup_pending;	/* startup IPIs received, bit per vCPU: started after unlocking */
+	uint8_t startup_vector[EMU_APIC_MAX_VCPUS];
 };
 
 /* emu_apic_create_clocked, emu_apic_next_ns and emu_apic_poll are in dev.h (--clock icount uses them). */

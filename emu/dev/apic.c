@@ -7,8 +7,9 @@
  *
  * Registers: ID, version (0x14, 6 LVT entries), TPR/PPR, EOI, LDR/DFR (flat and cluster logical
  * destinations), SVR (software enable), ISR/TMR/IRR, ESR (write-to-latch), ICR (fixed and
- * lowest-priority IPIs with every shorthand; INIT, SIPI and NMI are counted but not acted on: a
- * one-vCPU guest never sends them), the LVT, and the timer: one-shot and periodic (no
+ * lowest-priority IPIs with every shorthand; a startup IPI starts an AP that has not run yet in
+ * real mode at its vector (emu_vcpu_startup), INIT and NMI are counted but not acted on), the LVT,
+ * and the timer: one-shot and periodic (no
  * TSC-deadline), divide configuration, initial/current count from the host clock at a 1 GHz bus
  * clock (QEMU's). Reset as QEMU's: software disabled, LVT entries masked except the boot CPU's
  * LINT0, which is ExtINT so the PIC works before (and without) any APIC programming.
@@ -130,8 +131,10 @@ static bool lapic_matches(const struct emu_lapic *l, uint8_t dest, bool logical)
 	return (ldr >> 4) == (dest >> 4) && (ldr & dest & 0xf);	/* cluster */
 }
 
-static void lapic_deliver_one(struct emu_lapic *l, unsigned mode, uint8_t vector, bool level)
+static void lapic_deliver_one(struct emu_apic *a, struct emu_lapic *l, unsigned mode, uint8_t vector, bool level)
 {
+	unsigned idx = (unsigned)(l - a->lapic);
+
 	switch (mode) {
 	case DM_FIXED:
 	case DM_LOWEST:
@@ -145,6 +148,8 @@ static void lapic_deliver_one(struct emu_lapic *l, unsigned mode, uint8_t vector
 		break;
 	case DM_SIPI:
 		l->sipi_ipis++;
+		a->startup_pending |= 1ull << idx;
+		a->startup_vector[idx] = vector;
 		break;
 	default:	/* SMI, ExtINT: not modelled */
 		break;
@@ -157,7 +162,7 @@ void emu_apic_deliver_locked(struct emu_apic *a, uint8_t dest, bool logical, uns
 	for (unsigned i = 0; i < a->nr_vcpus; i++) {
 		if (!lapic_matches(&a->lapic[i], dest, logical))
 			continue;
-		lapic_deliver_one(&a->lapic[i], mode, vector, level);
+		lapic_deliver_one(a, &a->lapic[i], mode, vector, level);
 		if (mode == DM_LOWEST)	/* one target: the first match, no arbitration */
 			return;
 	}
@@ -181,12 +186,12 @@ static void lapic_send_ipi(struct emu_apic *a, unsigned self)
 		emu_apic_deliver_locked(a, (uint8_t)(l->icr_hi >> 24), logical, mode, vector, false);
 		break;
 	case 1:
-		lapic_deliver_one(l, mode, vector, false);
+		lapic_deliver_one(a, l, mode, vector, false);
 		break;
 	default:
 		for (unsigned i = 0; i < a->nr_vcpus; i++)
 			if (shorthand == 2 || i != self)
-				lapic_deliver_one(&a->lapic[i], mode, vector, false);
+				lapic_deliver_one(a, &a->lapic[i], mode, vector, false);
 		break;
 	}
 }
@@ -418,6 +423,8 @@ static uint64_t lapic_mmio_read(void *opaque, uint64_t offset, unsigned size)
 static void lapic_mmio_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
 {
 	struct emu_apic *a = opaque;
+	uint8_t vectors[EMU_APIC_MAX_VCPUS];
+	uint64_t startup;
 	bool kick;
 
 	if (offset & 0xf)
@@ -425,7 +432,13 @@ static void lapic_mmio_write(void *opaque, uint64_t offset, unsigned size, uint6
 	pthread_mutex_lock(&a->lock);
 	kick = lapic_write_reg(a, &a->lapic[apic_current_index(a)], (unsigned)(offset >> 4), (uint32_t)value);
 	pthread_cond_signal(&a->wake);	/* the timer may have a new deadline */
+	startup = a->startup_pending;
+	a->startup_pending = 0;
+	memcpy(vectors, a->startup_vector, sizeof(vectors));
 	pthread_mutex_unlock(&a->lock);
+	for (unsigned i = 0; startup; i++, startup >>= 1)	/* outside the lock: it takes vm->lock */
+		if (startup & 1)
+			emu_vcpu_startup(a->vm, i, vectors[i]);
 	if (kick)
 		emu_vm_kick_all(a->vm);
 }

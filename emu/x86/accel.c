@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,17 +108,31 @@ static int interp_probe(char *why, size_t why_len)
 	return 0;
 }
 
+/* Per VM: the bus lock locked instructions take when no host atomic covers them (lock.c). */
+struct interp_vm {
+	pthread_mutex_t bus_lock;
+};
+
 static int interp_vm_init(struct emu_vm *vm, char *why, size_t why_len)
 {
-	(void)vm;
-	(void)why;
-	(void)why_len;
+	struct interp_vm *ivm = calloc(1, sizeof(*ivm));
+	if (!ivm) {
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&ivm->bus_lock, NULL);
+	emu_vm_set_accel_data(vm, ivm);
 	return 0;
 }
 
 static void interp_vm_destroy(struct emu_vm *vm)
 {
-	(void)vm;
+	struct interp_vm *ivm = emu_vm_accel_data(vm);
+	if (!ivm)
+		return;
+	pthread_mutex_destroy(&ivm->bus_lock);
+	free(ivm);
+	emu_vm_set_accel_data(vm, NULL);
 }
 
 static int interp_vcpu_init(struct emu_vcpu *vcpu)
@@ -140,6 +155,7 @@ static int interp_vcpu_init(struct emu_vcpu *vcpu)
 	bus.intr_is_pending = bus_intr_is_pending;
 	bus.intr_ack = bus_intr_ack;
 	bus.has_request = bus_has_request;
+	bus.bus_lock = &((struct interp_vm *)emu_vm_accel_data(v->vm))->bus_lock;
 	if (emu_vm_config(v->vm)->icount)
 		bus.clock_ns = bus_clock_ns;
 	err = x86_cpu_create(&bus, &v->cpu);

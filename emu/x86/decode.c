@@ -237,6 +237,8 @@ int x86_decode(const struct x86_cpu *cpu, const uint8_t *bytes, unsigned len, st
 	finish_flags(in);
 	in->fn = x86_sse_alias(in, in->fn);
 	in->fn = x86_specialize(in);
+	if ((in->pfx & X86_P_LOCK) || (zi.mnemonic == ZYDIS_MNEMONIC_XCHG && in->op[0].type == X86_OT_MEM))
+		in->fn = x86_h_locked;	/* xchg with memory is locked without the prefix */
 	return 0;
 }
 

@@ -2,7 +2,8 @@
 /*
  * except.c — raising exceptions (longjmp back to the run loop) and delivering exceptions and
  * interrupts through the real-mode IVT, the protected-mode IDT (16/32-bit interrupt and trap
- * gates, privilege-change stacks from the TSS) and the long-mode IDT (IST, 16-byte gates).
+ * gates, privilege-change stacks from the TSS, task gates: task.c) and the long-mode IDT (IST,
+ * 16-byte gates).
  */
 #include "emu/x86/handlers.h"
 #include "emu/x86/trace-events.h"
@@ -100,8 +101,8 @@ static void read_gate(struct x86_cpu *cpu, int vec, int kind, struct gate *g)
 	g->dpl = (lo >> 45) & 3;
 	g->present = (lo >> 47) & 1;
 	g->ist = (lo >> 32) & 7;
-	if (lm ? (g->type != 0xe && g->type != 0xf) : (g->type != 6 && g->type != 7 && g->type != 0xe && g->type != 0xf))
-		x86_raise_err(cpu, X86_GP, idt_err(vec, kind));	/* task gates: not implemented */
+	if (lm ? (g->type != 0xe && g->type != 0xf) : (g->type != 5 && g->type != 6 && g->type != 7 && g->type != 0xe && g->type != 0xf))
+		x86_raise_err(cpu, X86_GP, idt_err(vec, kind));
 	if ((kind == X86_EV_SOFT || kind == X86_EV_SOFT_EXC) && g->dpl < cpu->cpl)
 		x86_raise_err(cpu, X86_GP, idt_err(vec, kind));
 	if (!g->present)
@@ -199,20 +200,40 @@ static void load_inner_ss(struct x86_cpu *cpu, uint16_t ss, unsigned dpl)
 	x86_update_mode(cpu);
 }
 
+/* Leaving virtual-8086 mode for a handler: GS, FS, DS, ES go on the new stack, then become null. */
+static void v86_leave(struct x86_cpu *cpu, uint64_t *sp, uint64_t mask, unsigned size)
+{
+	static const int sregs[4] = { X86_GS, X86_FS, X86_DS, X86_ES };
+	for (unsigned i = 0; i < 4; i++)
+		push_sys(cpu, sp, mask, size, cpu->seg[sregs[i]].sel);
+	for (unsigned i = 0; i < 4; i++)
+		cpu->seg[sregs[i]] = (struct x86_seg){ .ar = X86_AR_UNUSABLE };
+}
+
 static void deliver_prot(struct x86_cpu *cpu, int vec, bool has_err, uint32_t err, int kind, uint64_t ret)
 {
+	bool v86 = cpu->rflags & X86_VM;
 	struct gate g;
 	unsigned dpl, size;
 	uint64_t lo, sp, mask, fl = x86_get_rflags(cpu), osp = cpu->r[X86_RSP];
 	uint16_t oss = cpu->seg[X86_SS].sel, ocs = cpu->seg[X86_CS].sel, nss;
 	read_gate(cpu, vec, kind, &g);
+	if (g.type == 5) {	/* task gate: the handler is a task */
+		x86_task_switch(cpu, g.sel, X86_TS_INT, ret, has_err, err);
+		cpu->rip = cpu->next_rip;
+		return;
+	}
 	lo = gate_code(cpu, &g, kind, &dpl);
 	size = (g.type & 8) ? 4 : 2;
+	if (v86 && dpl != 0)
+		x86_raise_err(cpu, X86_GP, g.sel & 0xfffc);	/* out of virtual-8086 mode: to CPL 0 only */
 	if (dpl < cpu->cpl) {
 		inner_stack(cpu, dpl, &sp, &nss);
 		load_inner_ss(cpu, nss, dpl);
 		mask = x86_sp_mask(cpu);
 		sp &= mask;
+		if (v86)
+			v86_leave(cpu, &sp, mask, size);
 		push_sys(cpu, &sp, mask, size, oss);
 		push_sys(cpu, &sp, mask, size, osp);
 	} else {

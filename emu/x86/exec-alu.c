@@ -592,7 +592,7 @@ void x86_h_shld(struct x86_cpu *cpu, const struct x86_insn *in)
 	unsigned s = in->op[0].size, bits = s * 8, c = shd_count(cpu, in, s);
 	uint64_t a = x86_rmw_read(cpu, in, &m), b = x86_rd(cpu, in, 1), res;
 	unsigned __int128 w;
-	bool cf;
+	bool cf, of;
 	if (!c) {
 		zero_count(cpu, in, &m, a);
 		return;
@@ -600,14 +600,16 @@ void x86_h_shld(struct x86_cpu *cpu, const struct x86_insn *in)
 	if (s == 2) {	/* AMD: a 16-bit count above 16 shifts through a:b:b */
 		uint64_t t = (a << 32) | (b << 16) | b;
 		res = (t >> (32 - c)) & 0xffff;
-		cf = (t >> (48 - c)) & 1;
+		cf = c <= 16 && ((t >> (48 - c)) & 1);	/* AMD: CF = OF = 0 above 16, OF = CF at 16 */
+		of = c < 16 ? msb(res, s) ^ cf : cf;
 	} else {
 		w = ((unsigned __int128)a << bits) | b;
 		res = (uint64_t)(w >> (bits - c)) & x86_mask(s);
 		cf = (a >> (bits - c)) & 1;
+		of = msb(res, s) ^ cf;
 	}
 	x86_rmw_write(cpu, in, &m, res);
-	shift_finish(cpu, s, res, cf, msb(res, s) ^ cf);
+	shift_finish(cpu, s, res, cf, of);
 }
 
 void x86_h_shrd(struct x86_cpu *cpu, const struct x86_insn *in)
@@ -624,7 +626,7 @@ void x86_h_shrd(struct x86_cpu *cpu, const struct x86_insn *in)
 	if (s == 2) {
 		uint64_t t = a | (b << 16) | (b << 32);
 		res = (t >> c) & 0xffff;
-		cf = (t >> (c - 1)) & 1;
+		cf = c <= 16 && ((t >> (c - 1)) & 1);	/* AMD: CF = 0 above 16 */
 	} else {
 		w = ((unsigned __int128)b << bits) | a;
 		res = (uint64_t)(w >> c) & x86_mask(s);

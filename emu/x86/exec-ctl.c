@@ -211,15 +211,26 @@ void x86_h_popa(struct x86_cpu *cpu, const struct x86_insn *in)
 	}
 }
 
+/* pushf, popf, int n and cli/sti in virtual-8086 mode need IOPL 3 (#GP otherwise). */
+static void v86_iopl(struct x86_cpu *cpu)
+{
+	if ((cpu->rflags & X86_VM) && ((cpu->rflags >> 12) & 3) != 3)
+		x86_gp0(cpu);
+}
+
 void x86_h_pushf(struct x86_cpu *cpu, const struct x86_insn *in)
 {
+	v86_iopl(cpu);
 	x86_push(cpu, in->osz, x86_get_rflags(cpu) & ~(uint64_t)(X86_VM | X86_RF) & x86_mask(in->osz));
 }
 
 void x86_h_popf(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned s = in->osz;
-	uint64_t v = x86_pop(cpu, s), old = x86_get_rflags(cpu);
+	uint64_t v, old;
+	v86_iopl(cpu);
+	v = x86_pop(cpu, s);
+	old = x86_get_rflags(cpu);
 	uint64_t chg = X86_ARITH_FLAGS | X86_TF | X86_DF | X86_NT | X86_AC | X86_ID | X86_IF | X86_IOPL;
 	unsigned iopl = (old >> 12) & 3;
 	if (cpu->mode != X86_MODE_REAL) {
@@ -372,6 +383,7 @@ void x86_h_ret(struct x86_cpu *cpu, const struct x86_insn *in)
 
 void x86_h_int(struct x86_cpu *cpu, const struct x86_insn *in)
 {
+	v86_iopl(cpu);
 	x86_deliver(cpu, (int)(in->imm & 0xff), false, 0, X86_EV_SOFT);
 }
 
@@ -432,8 +444,20 @@ void x86_h_stc(struct x86_cpu *cpu, const struct x86_insn *in) { set_cf(cpu, 1);
 void x86_h_cmc(struct x86_cpu *cpu, const struct x86_insn *in) { set_cf(cpu, -1); }
 void x86_h_cld(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags &= ~(uint64_t)X86_DF; }
 void x86_h_std(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags |= X86_DF; }
-void x86_h_clac(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags &= ~(uint64_t)X86_AC; }
-void x86_h_stac(struct x86_cpu *cpu, const struct x86_insn *in) { cpu->rflags |= X86_AC; }
+/* stac/clac: #UD (not #GP) above CPL 0 */
+void x86_h_clac(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	if (cpu->cpl)
+		x86_ud(cpu);
+	cpu->rflags &= ~(uint64_t)X86_AC;
+}
+
+void x86_h_stac(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	if (cpu->cpl)
+		x86_ud(cpu);
+	cpu->rflags |= X86_AC;
+}
 
 static void check_iopl(struct x86_cpu *cpu)
 {

@@ -79,8 +79,8 @@ static void probe_write(struct x86_cpu *cpu, uint64_t lin, unsigned n)
 		uint64_t a = cpu->mode == X86_MODE_LONG64 ? p : p & 0xffffffffull, gpa;
 		uint32_t err = 0;
 		int writable;
-		bool global;
-		if (x86_walk(cpu, a, X86_ACC_W, cpu->cpl == 3, false, &gpa, &writable, &err, &global)) {
+		bool global, user_page;
+		if (x86_walk(cpu, a, X86_ACC_W, cpu->cpl == 3, false, &gpa, &writable, &err, &global, &user_page)) {
 			cpu->cr2 = a;
 			x86_raise_err(cpu, X86_PF_VEC, err);
 		}

@@ -11,6 +11,8 @@
 void x86_mov_cr(struct x86_cpu *cpu, const struct x86_insn *in);
 void x86_mov_dr(struct x86_cpu *cpu, const struct x86_insn *in);
 void x86_exception_entry(struct x86_cpu *cpu);
+/* Locked read-modify-write (lock prefix, xchg with memory): atomic across vCPUs (lock.c). */
+void x86_h_locked(struct x86_cpu *cpu, const struct x86_insn *in);
 /* SSE handlers reached through x86_sse_alias (Zydis names them like the string instructions). */
 void x86_h_movsd_sse(struct x86_cpu *cpu, const struct x86_insn *in);
 void x86_h_cmpsd_sse(struct x86_cpu *cpu, const struct x86_insn *in);

@@ -3,7 +3,9 @@
  * mem.c — the MMU: segment limit checks, the software TLB (separate read, write and fetch arrays
  * of 256 direct-mapped entries, tagged with the CPL-3 bit), page walks through emu_page_walk on a
  * miss, #PF with CR2, physical accesses to RAM or MMIO callbacks, self-modifying-code detection
- * on writes to pages that hold decoded code, and data watchpoints.
+ * on writes to pages that hold decoded code, data watchpoints, SMAP (supervisor data accesses to
+ * user pages are never cached, so EFLAGS.AC is checked on each) and the host address of a locked
+ * operand (lock.c). SMEP is checked by the page walker.
  */
 #include <errno.h>
 
@@ -11,6 +13,8 @@
 #include "emu/x86/handlers.h"
 
 #define EFER_LMA (1ull << 10)
+#define CR0_PG (1ull << 31)
+#define CR4_SMAP (1ull << 21)
 
 /* ---- physical ---- */
 
@@ -51,18 +55,32 @@ static int walker_read(void *opaque, uint64_t gpa, void *buf, unsigned len)
 	return 0;
 }
 
+/* The walker writes a paging entry only to set its Accessed/Dirty bits: done as a locked OR of
+ * those bits, as the CPU does, so that an entry another vCPU changed meanwhile (cmpxchg on a PTE)
+ * keeps that change. */
 static int walker_write(void *opaque, uint64_t gpa, const void *buf, unsigned len)
 {
 	struct x86_cpu *cpu = opaque;
+	const uint64_t ad = 0x60;
 	if (!is_ram(cpu, gpa, len))
 		return -EFAULT;
 	(void)x86_code_write_hits(cpu, gpa, len);
-	memcpy(cpu->bus.ram + gpa, buf, len);
+	if (len == 8 && !(gpa & 7)) {
+		uint64_t e;
+		memcpy(&e, buf, 8);
+		__atomic_fetch_or((uint64_t *)(void *)(cpu->bus.ram + gpa), e & ad, __ATOMIC_SEQ_CST);
+	} else if (len == 4 && !(gpa & 3)) {
+		uint32_t e;
+		memcpy(&e, buf, 4);
+		__atomic_fetch_or((uint32_t *)(void *)(cpu->bus.ram + gpa), e & (uint32_t)ad, __ATOMIC_SEQ_CST);
+	} else {
+		memcpy(cpu->bus.ram + gpa, buf, len);
+	}
 	return 0;
 }
 
 int x86_walk(struct x86_cpu *cpu, uint64_t lin, int acc, bool user, bool set_ad, uint64_t *gpa, int *writable,
-	     uint32_t *err, bool *global)
+	     uint32_t *err, bool *global, bool *user_page)
 {
 	struct emu_paging_mode m = { cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer };
 	struct emu_phys_access pa = { walker_read, walker_write, cpu };
@@ -79,6 +97,7 @@ int x86_walk(struct x86_cpu *cpu, uint64_t lin, int acc, bool user, bool set_ad,
 	if (!user && !(cpu->cr0 & (1ull << 16)))
 		*writable = 1;
 	*global = w.global && (cpu->cr4 & (1ull << 7));
+	*user_page = w.user && (cpu->cr0 & CR0_PG);
 	return 0;
 }
 
@@ -130,21 +149,37 @@ void x86_tlb_flush_page(struct x86_cpu *cpu, uint64_t lin)
 		x86_tlb_flush(cpu, false);
 }
 
+/*
+ * SMAP: a supervisor-mode data access to a user page faults (#PF, P set, U clear) when it is
+ * implicit (descriptor tables, TSS, delivery stacks: sys) or EFLAGS.AC is clear (stac/clac).
+ */
+static void smap_check(struct x86_cpu *cpu, uint64_t lin, int acc, bool sys)
+{
+	if (!sys && cpu->cpl < 3 && (cpu->rflags & X86_AC))
+		return;
+	cpu->cr2 = lin;
+	x86_raise_err(cpu, X86_PF_VEC, 1 | (acc == X86_ACC_W ? 2 : 0));
+}
+
 /* Translates one page for an access by the current CPL; fills the TLB when the page is RAM. */
 static uint64_t translate(struct x86_cpu *cpu, uint64_t lin, int acc, bool sys)
 {
 	uint64_t gpa, page = lin & ~0xfffull;
 	uint32_t err = 0;
 	int writable;
-	bool global, user = !sys && cpu->cpl == 3;
+	bool global, upage, user = !sys && cpu->cpl == 3;
 	struct x86_tlbe *e;
 	if (cpu->mode != X86_MODE_LONG64 && !(cpu->efer & EFER_LMA))
 		lin &= 0xffffffffull;
 	else if ((uint64_t)((int64_t)(lin << 16) >> 16) != lin)
 		x86_raise_err(cpu, X86_GP, 0);	/* non-canonical */
-	if (x86_walk(cpu, lin, acc, user, true, &gpa, &writable, &err, &global)) {
+	if (x86_walk(cpu, lin, acc, user, true, &gpa, &writable, &err, &global, &upage)) {
 		cpu->cr2 = lin;
 		x86_raise_err(cpu, X86_PF_VEC, err);
+	}
+	if (upage && !user && acc != X86_ACC_X && (cpu->cr4 & CR4_SMAP)) {
+		smap_check(cpu, lin, acc, sys);
+		return gpa;	/* not cached: EFLAGS.AC is looked at on every access */
 	}
 	if (!sys && !cpu->watch_active && !is_ram(cpu, gpa & ~0xfffull, 4096)) {
 		cpu->mmio_tlb[acc].lin = page;
@@ -214,6 +249,34 @@ void x86_write_slow(struct x86_cpu *cpu, uint64_t lin, unsigned size, uint64_t v
 		return;
 	}
 	x86_phys_write(cpu, translate(cpu, lin, X86_ACC_W, false), size, v);
+}
+
+/*
+ * The host address of a locked read-modify-write of [lin, lin + size): translated as a write (so
+ * #PF, A/D bits and watchpoints happen as for the access itself), or NULL when the bytes are not
+ * one RAM range (MMIO, or split across pages: the caller takes the bus lock). *gpa gets the
+ * physical address; *code tells a page holding decoded code (the caller reports the write).
+ */
+uint8_t *x86_lock_host(struct x86_cpu *cpu, uint64_t lin, unsigned size, uint64_t *gpa, bool *code)
+{
+	const struct x86_tlbe *e = &cpu->tlb_w[(lin >> 12) & (X86_TLB_SIZE - 1)];
+	*code = false;
+	if ((lin & 0xfff) + size > 4096) {
+		(void)translate(cpu, lin, X86_ACC_W, false);
+		(void)translate(cpu, (lin | 0xfff) + 1, X86_ACC_W, false);
+		return NULL;
+	}
+	if (e->tag == ((lin & ~0xfffull) | cpu->tlb_user)) {	/* RAM, not a code page, no watchpoints */
+		*gpa = e->gpa | (lin & 0xfff);
+		return (uint8_t *)(uintptr_t)(lin + e->addend);
+	}
+	if (cpu->watch_active)
+		x86_check_watch(cpu, lin, size, true);
+	*gpa = translate(cpu, lin, X86_ACC_W, false);
+	if (!is_ram(cpu, *gpa, size))
+		return NULL;
+	*code = x86_code_write_hits(cpu, *gpa & ~0xfffull, 0);
+	return cpu->bus.ram + *gpa;
 }
 
 uint64_t x86_read_sys(struct x86_cpu *cpu, uint64_t lin, unsigned size)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * seg.c — segmentation: descriptor reads, segment-register loads with their protection checks,
- * far jmp/call/ret and iret in real, protected and long mode. Call gates, task gates, task
- * switches and virtual-8086 mode are not implemented: they raise #GP.
+ * far jmp/call/ret and iret in real, protected and long mode, far jmp/call through call gates
+ * (16/32-bit with the inner stack from the TSS and the parameter copy; 64-bit in long mode), and
+ * the entry points of task switches (task.c), and virtual-8086 mode: entered by iret (or a task
+ * switch), left by an interrupt or exception (except.c); its segments are real-mode style.
  */
 #include "emu/x86/handlers.h"
 
@@ -98,29 +100,40 @@ static void load_ss_checked(struct x86_cpu *cpu, uint16_t sel, unsigned cpl, int
 	x86_desc_to_seg(lo | (1ull << 40), hi, sel, &cpu->seg[X86_SS]);
 }
 
-void x86_load_seg(struct x86_cpu *cpu, int sreg, uint16_t sel)
+void x86_load_ss(struct x86_cpu *cpu, uint16_t sel, unsigned cpl, int vec)
+{
+	load_ss_checked(cpu, sel, cpl, vec);
+}
+
+void x86_load_data_seg(struct x86_cpu *cpu, int sreg, uint16_t sel, int vec)
 {
 	uint64_t lo;
 	unsigned type, dpl;
-	if (cpu->mode == X86_MODE_REAL || (cpu->rflags & X86_VM)) {
-		x86_load_seg_real(cpu, sreg, sel);
-	} else if (sreg == X86_SS) {
-		load_ss_checked(cpu, sel, cpu->cpl, X86_GP);
-	} else if (!(sel & ~3u)) {
+	if (!(sel & ~3u)) {
 		load_null(cpu, sreg, sel);
-	} else {
-		lo = x86_read_desc(cpu, sel, X86_GP);
-		type = (lo >> 40) & 15;
-		dpl = (lo >> 45) & 3;
-		if (!((lo >> 44) & 1) || (type & 0xa) == 8)	/* system, or execute-only code */
-			x86_raise_err(cpu, X86_GP, sel & 0xfffc);
-		if ((!(type & 8) || !(type & 4)) && ((sel & 3) > dpl || cpu->cpl > dpl))
-			x86_raise_err(cpu, X86_GP, sel & 0xfffc);
-		if (!((lo >> 47) & 1))
-			x86_raise_err(cpu, X86_NP, sel & 0xfffc);
-		set_accessed(cpu, sel, lo);
-		x86_desc_to_seg(lo | (1ull << 40), 0, sel, &cpu->seg[sreg]);
+		return;
 	}
+	lo = x86_read_desc(cpu, sel, vec);
+	type = (lo >> 40) & 15;
+	dpl = (lo >> 45) & 3;
+	if (!((lo >> 44) & 1) || (type & 0xa) == 8)	/* system, or execute-only code */
+		x86_raise_err(cpu, vec, sel & 0xfffc);
+	if ((!(type & 8) || !(type & 4)) && ((sel & 3) > dpl || cpu->cpl > dpl))
+		x86_raise_err(cpu, vec, sel & 0xfffc);
+	if (!((lo >> 47) & 1))
+		x86_raise_err(cpu, X86_NP, sel & 0xfffc);
+	set_accessed(cpu, sel, lo);
+	x86_desc_to_seg(lo | (1ull << 40), 0, sel, &cpu->seg[sreg]);
+}
+
+void x86_load_seg(struct x86_cpu *cpu, int sreg, uint16_t sel)
+{
+	if (cpu->mode == X86_MODE_REAL || (cpu->rflags & X86_VM))
+		x86_load_seg_real(cpu, sreg, sel);
+	else if (sreg == X86_SS)
+		load_ss_checked(cpu, sel, cpu->cpl, X86_GP);
+	else
+		x86_load_data_seg(cpu, sreg, sel, X86_GP);
 	if (sreg == X86_SS)
 		x86_update_mode(cpu);
 }
@@ -154,6 +167,156 @@ static void set_rip_checked(struct x86_cpu *cpu, uint64_t off, unsigned osz)
 	cpu->next_rip = off;
 }
 
+/* ---- call gates ---- */
+
+/* Pushes on a stack not loaded yet (ss, *sp): written before any register changes. */
+static void push_on(struct x86_cpu *cpu, const struct x86_seg *ss, uint64_t *sp, uint64_t mask, unsigned size,
+		    uint64_t v)
+{
+	*sp = (*sp - size) & mask;
+	x86_write_sys(cpu, (mask == ~0ull ? 0 : ss->base) + *sp, size, v);
+}
+
+struct gate_target {
+	uint16_t cs;		/* target code selector (RPL replaced by the new CPL) */
+	uint64_t lo;		/* its descriptor */
+	uint64_t off;
+	unsigned size;		/* 2, 4 or 8: the gate's push size */
+	unsigned params;	/* 16/32-bit gates: stack entries copied on a privilege change */
+};
+
+/* Reads a call gate and checks its target code segment (SDM far CALL/JMP pseudocode). */
+static void gate_target(struct x86_cpu *cpu, uint16_t gsel, uint64_t glo, bool call, struct gate_target *t)
+{
+	bool lm = cpu->efer & EFER_LMA;
+	unsigned type, dpl;
+	t->cs = (uint16_t)(glo >> 16);
+	t->off = (glo & 0xffff) | ((glo >> 32) & 0xffff0000ull);
+	t->size = lm ? 8 : ((glo >> 40) & 8) ? 4 : 2;
+	t->params = lm ? 0 : (glo >> 32) & 31;
+	if (t->size == 2)
+		t->off &= 0xffff;
+	if (lm) {	/* 16-byte gate: the upper half's type field must be 0 */
+		uint64_t hi;
+		if ((gsel & 4) || (gsel & ~7u) + 15 > cpu->gdt.limit)
+			x86_raise_err(cpu, X86_GP, gsel & 0xfffc);
+		hi = x86_read_sys(cpu, cpu->gdt.base + (gsel & ~7u) + 8, 8);
+		if ((hi >> 40) & 0x1f)
+			x86_raise_err(cpu, X86_GP, gsel & 0xfffc);
+		t->off |= (hi & 0xffffffffull) << 32;
+	}
+	if (!(t->cs & ~3u))
+		x86_gp0(cpu);
+	t->lo = x86_read_desc(cpu, t->cs, X86_GP);
+	type = (t->lo >> 40) & 15;
+	dpl = (t->lo >> 45) & 3;
+	if (!((t->lo >> 44) & 1) || !(type & 8) || dpl > cpu->cpl || (!call && !(type & 4) && dpl != cpu->cpl))
+		x86_raise_err(cpu, X86_GP, t->cs & 0xfffc);
+	if (lm && (!((t->lo >> 53) & 1) || ((t->lo >> 54) & 1)))
+		x86_raise_err(cpu, X86_GP, t->cs & 0xfffc);	/* a 64-bit code segment only */
+	if (!((t->lo >> 47) & 1))
+		x86_raise_err(cpu, X86_NP, t->cs & 0xfffc);
+}
+
+/* The inner stack for privilege dpl from the TSS, checked as the SDM says (#TS, #SS). */
+static void gate_inner_stack(struct x86_cpu *cpu, unsigned dpl, struct x86_seg *ss, uint64_t *sp)
+{
+	const struct x86_seg *tr = &cpu->seg[X86_TR];
+	uint16_t sel;
+	uint64_t lo;
+	if (cpu->efer & EFER_LMA) {
+		*sp = x86_read_sys(cpu, tr->base + 4 + dpl * 8, 8);
+		*ss = (struct x86_seg){ .sel = (uint16_t)dpl, .ar = X86_AR_UNUSABLE | (dpl << 5) };
+		return;
+	}
+	if (X86_AR_TYPE(tr->ar) & 8) {
+		*sp = x86_read_sys(cpu, tr->base + 4 + dpl * 8, 4);
+		sel = (uint16_t)x86_read_sys(cpu, tr->base + 8 + dpl * 8, 2);
+	} else {
+		*sp = x86_read_sys(cpu, tr->base + 2 + dpl * 4, 2);
+		sel = (uint16_t)x86_read_sys(cpu, tr->base + 4 + dpl * 4, 2);
+	}
+	if (!(sel & ~3u))
+		x86_raise_err(cpu, X86_TS, 0);
+	lo = x86_read_desc(cpu, sel, X86_TS);
+	if ((sel & 3) != dpl || ((lo >> 45) & 3) != dpl || !((lo >> 44) & 1) || ((lo >> 40) & 0xa) != 2)
+		x86_raise_err(cpu, X86_TS, sel & 0xfffc);
+	if (!((lo >> 47) & 1))
+		x86_raise_err(cpu, X86_SS_VEC, sel & 0xfffc);
+	x86_desc_to_seg(lo | (1ull << 40), 0, sel, ss);
+}
+
+/* Enters the gate's code segment at privilege cpl. */
+static void gate_enter(struct x86_cpu *cpu, const struct gate_target *t, unsigned cpl)
+{
+	x86_desc_to_seg(t->lo | (1ull << 40), 0, (uint16_t)((t->cs & ~3u) | cpl), &cpu->seg[X86_CS]);
+	cpu->cpl = (uint8_t)cpl;
+	x86_update_mode(cpu);
+	if (cpu->mode != X86_MODE_LONG64 && t->off > cpu->seg[X86_CS].limit)
+		x86_gp0(cpu);
+	cpu->next_rip = t->off;
+}
+
+/* CALL to a more privileged non-conforming segment: new stack, old SS:SP, parameters, CS:IP. */
+static void gate_call_inner(struct x86_cpu *cpu, const struct gate_target *t, unsigned dpl)
+{
+	struct x86_seg nss, oss = cpu->seg[X86_SS];
+	uint64_t sp, osp = cpu->r[X86_RSP] & x86_sp_mask(cpu), mask;
+	uint64_t param[31];
+	for (unsigned i = 0; i < t->params; i++)	/* read from the caller's stack before switching */
+		param[i] = x86_read_mem(cpu, X86_SS, (osp + i * t->size) & x86_sp_mask(cpu), t->size);
+	gate_inner_stack(cpu, dpl, &nss, &sp);
+	mask = (cpu->efer & EFER_LMA) ? ~0ull : (nss.ar & X86_AR_DB) ? 0xffffffffull : 0xffff;
+	sp &= mask;
+	push_on(cpu, &nss, &sp, mask, t->size, oss.sel);
+	push_on(cpu, &nss, &sp, mask, t->size, cpu->r[X86_RSP]);
+	for (unsigned i = t->params; i-- > 0;)
+		push_on(cpu, &nss, &sp, mask, t->size, param[i]);
+	push_on(cpu, &nss, &sp, mask, t->size, cpu->seg[X86_CS].sel);
+	push_on(cpu, &nss, &sp, mask, t->size, cpu->next_rip);
+	cpu->seg[X86_SS] = nss;
+	cpu->r[X86_RSP] = mask == 0xffff ? (cpu->r[X86_RSP] & ~0xffffull) | sp : sp;
+	gate_enter(cpu, t, dpl);
+}
+
+static void far_call_gate(struct x86_cpu *cpu, uint16_t gsel, uint64_t glo, bool call)
+{
+	struct gate_target t;
+	unsigned dpl;
+	uint64_t sp, mask = x86_sp_mask(cpu);
+	gate_target(cpu, gsel, glo, call, &t);
+	dpl = (t.lo >> 45) & 3;
+	if (call && !((t.lo >> 42) & 1) && dpl < cpu->cpl) {
+		gate_call_inner(cpu, &t, dpl);
+		return;
+	}
+	if (call) {	/* same privilege: explicit pushes at this CPL, RSP changed after both */
+		sp = cpu->r[X86_RSP] & mask;
+		x86_write_mem(cpu, X86_SS, (sp - t.size) & mask, t.size, cpu->seg[X86_CS].sel);
+		x86_write_mem(cpu, X86_SS, (sp - 2 * t.size) & mask, t.size, cpu->next_rip);
+		x86_set_reg(cpu, X86_RSP, cpu->stack_size, false, sp - 2 * t.size);
+	}
+	gate_enter(cpu, &t, cpu->cpl);
+}
+
+/* Far jmp/call to a system descriptor: a call gate, a task gate or a TSS. */
+static void far_system(struct x86_cpu *cpu, uint16_t sel, uint64_t lo, bool call)
+{
+	unsigned type = (lo >> 40) & 15, dpl = (lo >> 45) & 3;
+	bool lm = cpu->efer & EFER_LMA;
+	if (lm ? type != 0xc : (type != 4 && type != 0xc && type != 5 && type != 9))
+		x86_raise_err(cpu, X86_GP, sel & 0xfffc);
+	if (dpl < cpu->cpl || dpl < (sel & 3u))
+		x86_raise_err(cpu, X86_GP, sel & 0xfffc);
+	if (!((lo >> 47) & 1))
+		x86_raise_err(cpu, X86_NP, sel & 0xfffc);
+	if (type == 5 || type == 9)
+		x86_task_switch(cpu, type == 5 ? (uint16_t)(lo >> 16) : sel, call ? X86_TS_CALL : X86_TS_JMP,
+				cpu->next_rip, false, 0);
+	else
+		far_call_gate(cpu, sel, lo, call);
+}
+
 void x86_far_jump(struct x86_cpu *cpu, uint16_t sel, uint64_t off, bool call, unsigned osz)
 {
 	uint64_t lo;
@@ -166,6 +329,13 @@ void x86_far_jump(struct x86_cpu *cpu, uint16_t sel, uint64_t off, bool call, un
 		x86_set_cs_real(cpu, sel);
 		cpu->next_rip = off & x86_mask(osz);
 		return;
+	}
+	if (sel & ~3u) {
+		lo = x86_read_desc(cpu, sel, X86_GP);
+		if (!((lo >> 44) & 1)) {
+			far_system(cpu, sel, lo, call);
+			return;
+		}
 	}
 	lo = code_desc(cpu, sel, cpu->cpl, true);
 	if (!(((lo >> 40) & 4)) && (sel & 3) > cpu->cpl)
@@ -272,8 +442,27 @@ static void iret_real(struct x86_cpu *cpu, unsigned osz)
 		x86_gp0(cpu);
 	x86_set_cs_real(cpu, cs);
 	x86_set_reg(cpu, X86_RSP, cpu->stack_size, false, sp + 3 * osz);
-	iret_flags(cpu, fl, osz, 0);
+	iret_flags(cpu, fl, osz, cpu->cpl);	/* virtual-8086 (CPL 3): IOPL stays, VM too */
 	cpu->next_rip = ip;
+}
+
+/* iret from CPL 0 with VM set in the popped EFLAGS: into virtual-8086 mode. The 32-bit frame
+ * continues with ESP, SS, ES, DS, FS, GS; segments become real-mode style at CPL 3. */
+static void iret_to_v86(struct x86_cpu *cpu, uint64_t sp, uint64_t ip, uint16_t cs, uint64_t fl)
+{
+	static const int sregs[5] = { X86_SS, X86_ES, X86_DS, X86_FS, X86_GS };
+	uint64_t m = x86_sp_mask(cpu), esp = x86_read_mem(cpu, X86_SS, (sp + 12) & m, 4);
+	uint16_t sel[5];
+	for (unsigned i = 0; i < 5; i++)	/* read all before changing anything */
+		sel[i] = (uint16_t)x86_read_mem(cpu, X86_SS, (sp + 16 + 4 * i) & m, 2);
+	x86_set_rflags(cpu, fl);
+	cpu->cpl = 3;
+	x86_load_seg_real(cpu, X86_CS, cs);
+	for (unsigned i = 0; i < 5; i++)
+		x86_load_seg_real(cpu, sregs[i], sel[i]);
+	cpu->r[X86_RSP] = (uint32_t)esp;
+	x86_update_mode(cpu);
+	cpu->next_rip = ip & 0xffff;
 }
 
 void x86_iret(struct x86_cpu *cpu, unsigned osz)
@@ -286,15 +475,28 @@ void x86_iret(struct x86_cpu *cpu, unsigned osz)
 		iret_real(cpu, osz);
 		return;
 	}
-	if ((cpu->rflags & X86_NT) || (cpu->rflags & X86_VM))
-		x86_gp0(cpu);	/* task return / virtual-8086: not implemented */
+	if (cpu->rflags & X86_VM) {	/* virtual-8086: as in real mode with IOPL 3, else #GP */
+		if (((cpu->rflags >> 12) & 3) != 3)
+			x86_gp0(cpu);
+		iret_real(cpu, osz);
+		return;
+	}
+	if ((cpu->rflags & X86_NT) && !(cpu->efer & EFER_LMA)) {	/* return to the task that called */
+		x86_task_switch(cpu, (uint16_t)x86_read_sys(cpu, cpu->seg[X86_TR].base, 2), X86_TS_IRET,
+				cpu->next_rip, false, 0);
+		return;
+	}
+	if (cpu->rflags & X86_NT)
+		x86_gp0(cpu);	/* NT in long mode */
 	sp = cpu->r[X86_RSP] & x86_sp_mask(cpu);
 	m = x86_sp_mask(cpu);
 	ip = x86_read_mem(cpu, X86_SS, sp, osz);
 	cs = (uint16_t)x86_read_mem(cpu, X86_SS, (sp + osz) & m, 2);
 	fl = x86_read_mem(cpu, X86_SS, (sp + 2 * osz) & m, osz);
-	if ((fl & X86_VM) && cpu->cpl == 0 && osz == 4)
-		x86_gp0(cpu);
+	if ((fl & X86_VM) && cpu->cpl == 0 && osz == 4 && !(cpu->efer & EFER_LMA)) {
+		iret_to_v86(cpu, sp, ip, cs, fl);
+		return;
+	}
 	if ((cs & 3) < cpu->cpl)
 		x86_raise_err(cpu, X86_GP, cs & 0xfffc);
 	outer = (cs & 3) > cpu->cpl || cpu->mode == X86_MODE_LONG64;
@@ -346,7 +548,7 @@ void x86_h_arpl(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	struct x86_rmw m;
 	uint64_t d, s, f;
-	if (cpu->mode == X86_MODE_REAL)
+	if (x86_real_or_v86(cpu))
 		x86_ud(cpu);
 	d = x86_rmw_read(cpu, in, &m);
 	s = x86_rd(cpu, in, 1);
@@ -373,7 +575,7 @@ void x86_h_lldt(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint16_t sel = (uint16_t)x86_rd(cpu, in, 0);
 	uint64_t lo, hi;
-	if (cpu->mode == X86_MODE_REAL)
+	if (x86_real_or_v86(cpu))
 		x86_ud(cpu);
 	if (!(sel & ~3u)) {
 		cpu->seg[X86_LDTR].sel = sel;
@@ -396,7 +598,7 @@ void x86_h_ltr(struct x86_cpu *cpu, const struct x86_insn *in)
 	uint16_t sel = (uint16_t)x86_rd(cpu, in, 0);
 	uint64_t lo, hi;
 	unsigned type;
-	if (cpu->mode == X86_MODE_REAL)
+	if (x86_real_or_v86(cpu))
 		x86_ud(cpu);
 	if (!(sel & ~3u) || (sel & 4))
 		x86_raise_err(cpu, X86_GP, sel & 0xfffc);
@@ -448,7 +650,7 @@ void x86_h_lar(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t lo;
 	bool ok;
-	if (cpu->mode == X86_MODE_REAL)
+	if (x86_real_or_v86(cpu))
 		x86_ud(cpu);
 	ok = desc_visible(cpu, (uint16_t)x86_rd(cpu, in, 1), &lo) && sys_type_ok(lo, false);
 	if (ok)
@@ -461,7 +663,7 @@ void x86_h_lsl(struct x86_cpu *cpu, const struct x86_insn *in)
 	uint64_t lo;
 	struct x86_seg s;
 	bool ok;
-	if (cpu->mode == X86_MODE_REAL)
+	if (x86_real_or_v86(cpu))
 		x86_ud(cpu);
 	ok = desc_visible(cpu, (uint16_t)x86_rd(cpu, in, 1), &lo) && sys_type_ok(lo, true);
 	if (ok) {
@@ -476,7 +678,7 @@ static void verify(struct x86_cpu *cpu, const struct x86_insn *in, bool write)
 	uint64_t lo;
 	unsigned type;
 	bool ok;
-	if (cpu->mode == X86_MODE_REAL)
+	if (x86_real_or_v86(cpu))
 		x86_ud(cpu);
 	ok = desc_visible(cpu, (uint16_t)x86_rd(cpu, in, 0), &lo) && ((lo >> 44) & 1);
 	type = (lo >> 40) & 15;

@@ -27,7 +27,9 @@
 #define CR4_PAE (1ull << 5)
 #define CR4_PGE (1ull << 7)
 #define CR4_FSGSBASE (1ull << 16)
-#define CR4_VALID (0x7ffull | CR4_FSGSBASE | (1ull << 18) | (1ull << 20))
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
+#define CR4_VALID (0x7ffull | CR4_FSGSBASE | (1ull << 18) | CR4_SMEP | CR4_SMAP)
 
 #define EFER_SCE (1ull << 0)
 #define EFER_LME (1ull << 8)
@@ -91,7 +93,7 @@ void x86_write_cr4(struct x86_cpu *cpu, uint64_t v)
 {
 	if ((v & ~CR4_VALID) || ((cpu->efer & EFER_LMA) && !(v & CR4_PAE)))
 		x86_gp0(cpu);
-	if ((cpu->cr4 ^ v) & (CR4_PSE | CR4_PAE | CR4_PGE | (1ull << 20)))
+	if ((cpu->cr4 ^ v) & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_SMEP | CR4_SMAP))
 		x86_tlb_flush(cpu, false);
 	cpu->cr4 = v;
 	cpu->end_block = true;
@@ -330,7 +332,7 @@ static const struct cpuid_leaf cpuid_table[] = {
 	  (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 11) | (1u << 12) | (1u << 13) |
 	  (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | X86_CPUID_EDX_APIC | X86_CPUID_EDX_X87 | X86_CPUID_EDX_SSE },
 	{ 0x6, 1u << 2, 0, 0, 0 },				/* ARAT: the APIC timer never stops */
-	{ 0x7, 0, (1u << 0) | (1u << 1) | (1u << 7), 1u << 22, 0 },	/* FSGSBASE TSC_ADJUST SMEP; RDPID */
+	{ 0x7, 0, (1u << 0) | (1u << 1) | (1u << 7) | (1u << 20), 1u << 22, 0 },	/* FSGSBASE TSC_ADJUST SMEP SMAP; RDPID */
 	{ 0x15, 1, 1, 1000000000, 0 },				/* TSC = 1/1 x 1 GHz crystal */
 	{ 0x16, 1000, 1000, 1000, 0 },				/* base, max, bus MHz */
 	{ 0x80000000, 0x80000008, 0, 0, 0 },
@@ -446,6 +448,8 @@ void x86_h_sidt(struct x86_cpu *cpu, const struct x86_insn *in) { store_dtr(cpu,
 
 static void store_sel(struct x86_cpu *cpu, const struct x86_insn *in, uint16_t sel)
 {
+	if (x86_real_or_v86(cpu))
+		x86_ud(cpu);	/* sldt, str */
 	if (in->op[0].type == X86_OT_MEM)
 		x86_write_lin(cpu, x86_op_lin(cpu, in, 2, true), 2, sel);
 	else

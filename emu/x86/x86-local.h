@@ -131,10 +131,18 @@ void x86_far_jump(struct x86_cpu *cpu, uint16_t sel, uint64_t off, bool call, un
 void x86_far_ret(struct x86_cpu *cpu, unsigned osz, uint16_t pop_extra);
 void x86_iret(struct x86_cpu *cpu, unsigned osz);
 void x86_set_cs_real(struct x86_cpu *cpu, uint16_t sel);
+/* Hardware task switch to the 32-bit TSS sel (task.c): eip is the old task's resume point;
+ * an error code (has_err) is pushed on the new task's stack, as an exception through a task gate. */
+enum { X86_TS_JMP = 0, X86_TS_CALL, X86_TS_IRET, X86_TS_INT };
+void x86_task_switch(struct x86_cpu *cpu, uint16_t sel, int reason, uint64_t eip, bool has_err, uint32_t err);
+/* Loads a data segment register (ES, DS, FS, GS) with the checks of mov, raising vec (#GP, #TS). */
+void x86_load_data_seg(struct x86_cpu *cpu, int sreg, uint16_t sel, int vec);
+void x86_load_ss(struct x86_cpu *cpu, uint16_t sel, unsigned cpl, int vec);
 
 /* ---- memory ---- */
 uint64_t x86_read_slow(struct x86_cpu *cpu, uint64_t lin, unsigned size, int acc);
 void x86_write_slow(struct x86_cpu *cpu, uint64_t lin, unsigned size, uint64_t v);
+uint8_t *x86_lock_host(struct x86_cpu *cpu, uint64_t lin, unsigned size, uint64_t *gpa, bool *code);
 /* System accesses (descriptor tables, TSS, IDT): supervisor, no TLB. */
 uint64_t x86_read_sys(struct x86_cpu *cpu, uint64_t lin, unsigned size);
 void x86_write_sys(struct x86_cpu *cpu, uint64_t lin, unsigned size, uint64_t v);
@@ -143,7 +151,7 @@ uint64_t x86_seg_check(struct x86_cpu *cpu, int sreg, uint64_t ea, unsigned size
 unsigned x86_fetch_bytes(struct x86_cpu *cpu, uint64_t lin, uint8_t *buf, unsigned len, uint64_t *gpa);
 enum { X86_ACC_R = 0, X86_ACC_W = 1, X86_ACC_X = 2 };
 int x86_walk(struct x86_cpu *cpu, uint64_t lin, int acc, bool user, bool set_ad, uint64_t *gpa, int *writable,
-	     uint32_t *err, bool *global);
+	     uint32_t *err, bool *global, bool *user_page);
 uint64_t x86_phys_read(struct x86_cpu *cpu, uint64_t gpa, unsigned size);
 void x86_phys_write(struct x86_cpu *cpu, uint64_t gpa, unsigned size, uint64_t v);
 void x86_check_watch(struct x86_cpu *cpu, uint64_t lin, unsigned size, bool write);
@@ -243,6 +251,12 @@ static inline bool x86_cf(struct x86_cpu *cpu)
 
 bool x86_cond(struct x86_cpu *cpu, unsigned cc);
 uint64_t x86_szp(uint64_t res, unsigned size);
+
+/* Real mode or virtual-8086 mode: segments are base = selector << 4, no descriptors. */
+static inline bool x86_real_or_v86(const struct x86_cpu *cpu)
+{
+	return cpu->mode == X86_MODE_REAL || (cpu->rflags & X86_VM);
+}
 
 /* ---- memory fast path ---- */
 

@@ -10,6 +10,7 @@
 #ifndef VMSCOPE_EMU_X86_H
 #define VMSCOPE_EMU_X86_H
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,6 +28,9 @@ struct x86_bus {
 	bool (*intr_is_pending)(void *opaque);	/* may be NULL: no interrupt controller */
 	int (*intr_ack)(void *opaque);
 	bool (*has_request)(void *opaque);	/* polled every few blocks; may be NULL */
+	/* Shared by the vCPUs of one VM: taken by locked instructions no host atomic can do (split
+	 * across pages, MMIO). NULL: one vCPU, no lock needed. */
+	pthread_mutex_t *bus_lock;
 	uint64_t (*clock_ns)(void *opaque);	/* the guest's time for the TSC; NULL: CLOCK_MONOTONIC */
 };
 
@@ -50,7 +54,7 @@ struct x86_seg {
 	uint16_t sel;
 };
 
-enum x86_gpr { X86_RAX = 0, X86_RCX, X86_RDX, X86_RBX, X86_RSP, X86_RBP, X86_RSI, X86_RDI };
+enum x86_gpr { X86_RAX = 0, X86_RCX, X86_RDX, X86_RBX, X86_RSP, X86_RBP, X86_RSI, X86_RDI, X86_LOCK_REG = 16 };
 
 #define X86_CF 0x0001u
 #define X86_PF 0x0004u
@@ -151,7 +155,7 @@ struct x86_fpu {
 
 struct x86_cpu {
 	/* ---- architectural state ---- */
-	uint64_t r[16];
+	uint64_t r[17];		/* r[X86_LOCK_REG]: scratch, the memory operand of a locked instruction */
 	uint64_t rip;
 	uint64_t rflags;	/* arithmetic bits valid only when lf.op == X86_LF_NONE; use x86_get_rflags */
 	struct x86_lazy lf;

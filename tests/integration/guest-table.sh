@@ -9,6 +9,8 @@ B=${B:-build}
 case $B in /*) ;; *) B=$root/$B ;; esac
 gdir=$B/tests/guests
 tsv=$root/tests/guests/guests.tsv
+# Rows that need several CPUs (the guest starts the APs itself): each runner gives them 3.
+smp_tsv=$root/tests/guests/guests-smp.tsv
 [ -r "$tsv" ] || skip_all "$tsv missing"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

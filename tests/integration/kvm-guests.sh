@@ -38,6 +38,10 @@ for irqchip in on off; do
 	run_table "kvm (kernel irqchip $irqchip, --smp $smp)" <(printf '%s\t%s\t%s\t%s\n' \
 		hello - 1 hello.expected demo ticks=50 1 demo.expected)
 done
+# Guests that start the APs themselves (INIT and a startup IPI to KVM's LAPIC or to vmscope's).
+for irqchip in on off; do
+	run_table "kvm (kernel irqchip $irqchip, --smp $smp)" "$smp_tsv"
+done
 irqchip=on smp=1
 
 check_the_checker kvm

@@ -321,6 +321,12 @@ static void test_logical_destinations_two_vcpus(void **state)
 	assert_int_equal(ack_eoi(1), 0x65);
 	wr(0x300, (1u << 11) | (5u << 8) | (1u << 14));	/* INIT to vCPU 1's cluster address: counted only */
 	assert_int_equal(apic->lapic[1].init_ipis, 1);
+	assert_int_equal(vm->startups, 0);
+	wr(0x300, (1u << 11) | (6u << 8) | 0x08);		/* startup IPI: vCPU 1 starts at 0x8000 */
+	assert_int_equal(apic->lapic[1].sipi_ipis, 1);
+	assert_int_equal(vm->startups, 1);
+	assert_int_equal(vm->startup_index, 1);
+	assert_int_equal(vm->startup_vector, 0x08);
 	/* the I/O APIC to vCPU 1 by physical ID */
 	io_wr(0x10 + 2 * 3, 0x43);
 	io_wr(0x11 + 2 * 3, 1u << 24);

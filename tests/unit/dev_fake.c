@@ -148,6 +148,15 @@ void devtest_mmio_write(struct emu_vm *vm, uint64_t addr, unsigned size, uint64_
 		r->ops->write(r->opaque, addr - r->base, size, value);
 }
 
+void emu_vcpu_startup(struct emu_vm *vm, unsigned index, uint8_t vector)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->startups++;
+	vm->startup_index = index;
+	vm->startup_vector = vector;
+	pthread_mutex_unlock(&vm->lock);
+}
+
 void emu_vm_kick_all(struct emu_vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);

@@ -2,7 +2,7 @@
 /*
  * dev_fake.h — a stand-in for libemu's VM so the device models (emu/dev/) are unit-tested with
  * no backend linked: dev_fake.c defines emu_io_register, emu_vm_set_irq, emu_vm_request_end,
- * emu_vm_set_intr_controller (and _get_), emu_vm_kick_all, emu_io_current_vcpu and
+ * emu_vm_set_intr_controller (and _get_), emu_vm_kick_all, emu_vcpu_startup, emu_io_current_vcpu and
  * emu_vcpu_index over a recording struct emu_vm.
  */
 #ifndef VMSCOPE_TESTS_DEV_FAKE_H
@@ -36,6 +36,9 @@ struct emu_vm {
 	const struct emu_intr_ops *intr_ops;
 	void *intr_opaque;
 	unsigned kicks;
+	unsigned startups;		/* emu_vcpu_startup calls, and the last one's arguments */
+	unsigned startup_index;
+	uint8_t startup_vector;
 };
 
 /* Per-vCPU devices (the LAPIC): emu_io_current_vcpu() returns devtest_current_vcpu, and

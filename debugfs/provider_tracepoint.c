@@ -269,7 +269,8 @@ static int tp_scan(struct tp_state *s, bool all, char *why, size_t why_len)
 	if (!systems)
 		return dbgfs_why(why, why_len, -ENOENT, "%s: no kvm events (is the kvm module loaded? is the kernel built with CONFIG_TRACING?)",
 				 s->events_dir);
-	qsort(s->ev, (size_t)s->nr_ev, sizeof(s->ev[0]), tp_cmp_event);
+	if (s->nr_ev)
+		qsort(s->ev, (size_t)s->nr_ev, sizeof(s->ev[0]), tp_cmp_event);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
  *   - "tracepoints" <tracefs>/events/kvm*: perf_event_open counters, per CPU or per thread of
  *                   a pid, with per-exit-reason children through tracepoint filters;
  *   - "qmp"         query-stats over a QMP unix socket (QEMU or vmscope);
+ *   - "vmscope-qmp" the same for every running vmscope guest's default socket;
  * plus the KVM_GET_STATS_FD binary-stats decoder, the tracefs format parser, and the small JSON
  * reader/writer QMP needs.
  *
@@ -32,6 +33,9 @@ extern const char dbgfs_default_mountinfo[];	/* /proc/self/mountinfo */
 extern const char dbgfs_default_proc[];		/* /proc */
 extern const char dbgfs_default_vmscope_run[];	/* /run/vmscope: vmscope's QMP sockets, <pid>.qmp */
 
+/* CLOCK_MONOTONIC in seconds. */
+double dbgfs_now(void);
+
 /* The mount point of the first mount of fstype in a mountinfo file; -ENOENT if not mounted. */
 DBGFS_MUST_CHECK int dbgfs_find_mount(const char *mountinfo, const char *fstype, char *out, size_t len);
 /* One line telling the user how to mount fstype ("debugfs" or "tracefs"). */
@@ -46,6 +50,8 @@ struct dbgfs_sample {
 	int pid;			/* VM process; 0 = not split by VM */
 	int vcpu;			/* -1 = whole VM */
 	uint64_t value;			/* cumulative counter */
+	uint64_t ns;			/* how long it has counted, when it began after the source opened
+					 * (a tracepoint opened in the background); 0 = since the open */
 };
 
 struct dbgfs_samples {
@@ -64,10 +70,10 @@ struct dbgfs_options {
 	const char *tracefs_root;	/* the tracefs mount (holds events/) */
 	const char *proc_root;		/* /proc, for threads of a pid */
 	const char *qmp_path;		/* QMP unix socket */
+	const char *qmp_dir;		/* vmscope-qmp: where to look instead of /run/vmscope and $XDG_RUNTIME_DIR */
 	int pid;			/* 0 = every VM */
 	bool drilldown;			/* tracepoints: per-exit-reason children */
 	bool per_vcpu;			/* split by vCPU where the source can */
-	bool lazy;			/* tracepoints: open the exit events first, the rest on later reads */
 	/* Which fields to open (NULL = all). Children "p(c)" are asked for by their full name. */
 	bool (*want)(void *opaque, const char *name);
 	void *want_opaque;
@@ -78,7 +84,8 @@ struct dbgfs_options {
 
 struct dbgfs_provider_ops {
 	const char *name;
-	/* -errno and one line (what failed, why, how to fix) in why. */
+	/* -errno and one line (what failed, why, how to fix) in why; vmscope-qmp returns how many
+	 * guests it found. */
 	int (*open)(const struct dbgfs_options *opt, void **state, char *why, size_t why_len);
 	/* Appends the current cumulative counters. Values of vanished VMs just stop appearing. */
 	int (*read)(void *state, struct dbgfs_samples *out);
@@ -86,11 +93,16 @@ struct dbgfs_provider_ops {
 	void (*close)(void *state);
 	/* Every field name this provider can offer (for -f help), without opening counters. */
 	int (*fields)(const struct dbgfs_options *opt, struct dbgfs_samples *out, char *why, size_t why_len);
+	/* Optional: waits until every counter the source opens in the background counts. */
+	int (*settle)(void *state);
 };
 
 extern const struct dbgfs_provider_ops dbgfs_debugfs_provider;
 extern const struct dbgfs_provider_ops dbgfs_tracepoint_provider;
 extern const struct dbgfs_provider_ops dbgfs_qmp_provider;
+/* "vmscope-qmp": every running vmscope guest's QMP socket (PID.qmp in /run/vmscope,
+ * vmscope-PID.qmp in $XDG_RUNTIME_DIR), rescanned on each read; stale ones skipped quietly. */
+extern const struct dbgfs_provider_ops dbgfs_vmscope_qmp_provider;
 
 /* ---- tracefs event formats ---- */
 

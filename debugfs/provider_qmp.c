@@ -5,7 +5,10 @@
  * into the VM's row and, with per_vcpu, also reported per vCPU. Histograms are skipped.
  * Each vCPU query interrupts every vCPU of a QEMU guest: the caller polls at its refresh rate.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,4 +163,191 @@ const struct dbgfs_provider_ops dbgfs_qmp_provider = {
 	.read = qp_read,
 	.close = qp_close,
 	.fields = qp_fields,
+};
+
+/*
+ * Every vmscope guest on the host: the QMP sockets vmscope creates by default, <run>/PID.qmp
+ * (/run/vmscope) and $XDG_RUNTIME_DIR/vmscope-PID.qmp (or opt->qmp_dir alone), rescanned on each
+ * read. Sockets of processes that are gone (stale files), that refuse the connection or that
+ * close it are skipped quietly; each guest's samples carry its pid.
+ */
+struct qa_guest {
+	char path[PATH_MAX];
+	struct qp_state *qp;	/* NULL: it refused; not retried while the file stays */
+	bool seen;
+};
+
+struct qa_state {
+	struct dbgfs_options opt;
+	struct qa_guest *g;
+	int n, cap;
+};
+
+/* The pid in a socket name "PID.qmp" or "vmscope-PID.qmp"; 0 when it is neither. */
+static int qa_pid_of(const char *name)
+{
+	const char *p = strncmp(name, "vmscope-", 8) == 0 ? name + 8 : name;
+	char *end;
+	long pid = strtol(p, &end, 10);
+
+	return end != p && strcmp(end, ".qmp") == 0 && pid > 0 && pid <= INT_MAX ? (int)pid : 0;
+}
+
+static bool qa_alive(int pid)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+static struct qa_guest *qa_find(struct qa_state *s, const char *path)
+{
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->g[i].path, path) == 0)
+			return &s->g[i];
+	return NULL;
+}
+
+static void qa_add(struct qa_state *s, const char *path)
+{
+	struct dbgfs_options o = s->opt;
+	struct qa_guest *g;
+	char why[256];
+	void *qp = NULL;
+
+	if (s->n == s->cap) {
+		int cap = s->cap ? s->cap * 2 : 8;
+		struct qa_guest *v = realloc(s->g, sizeof(*v) * (size_t)cap);
+
+		if (!v)
+			return;
+		s->g = v;
+		s->cap = cap;
+	}
+	o.qmp_path = path;
+	if (qp_open(&o, &qp, why, sizeof(why)) < 0)
+		qp = NULL;
+	g = &s->g[s->n++];
+	snprintf(g->path, sizeof(g->path), "%s", path);
+	g->qp = qp;
+	g->seen = true;
+}
+
+static void qa_scan_dir(struct qa_state *s, const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	struct qa_guest *g;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		int pid = qa_pid_of(e->d_name);
+
+		if (!pid || (s->opt.pid && pid != s->opt.pid) || !qa_alive(pid))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((g = qa_find(s, path)))
+			g->seen = true;
+		else
+			qa_add(s, path);
+	}
+	closedir(d);
+}
+
+static void qa_drop(struct qa_state *s, int i)
+{
+	qp_close(s->g[i].qp);
+	s->g[i] = s->g[--s->n];
+}
+
+static void qa_scan(struct qa_state *s)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	for (int i = 0; i < s->n; i++)
+		s->g[i].seen = false;
+	if (s->opt.qmp_dir) {
+		qa_scan_dir(s, s->opt.qmp_dir);
+	} else {
+		qa_scan_dir(s, dbgfs_default_vmscope_run);
+		if (xdg && *xdg)
+			qa_scan_dir(s, xdg);
+	}
+	for (int i = s->n - 1; i >= 0; i--)
+		if (!s->g[i].seen)
+			qa_drop(s, i);
+}
+
+static int qa_read(void *state, struct dbgfs_samples *out)
+{
+	struct qa_state *s = state;
+	int ret = 0;
+
+	qa_scan(s);
+	for (int i = s->n - 1; i >= 0 && ret >= 0; i--) {
+		size_t mark = out->n;
+
+		if (!s->g[i].qp)
+			continue;
+		ret = qp_read(s->g[i].qp, out);
+		if (ret < 0 && ret != -ENOMEM) {	/* ended, or went astray: not retried */
+			out->n = mark;
+			qp_close(s->g[i].qp);
+			s->g[i].qp = NULL;
+			ret = 0;
+		}
+	}
+	return ret;
+}
+
+static void qa_close(void *state)
+{
+	struct qa_state *s = state;
+
+	if (!s)
+		return;
+	while (s->n)
+		qa_drop(s, s->n - 1);
+	free(s->g);
+	free(s);
+}
+
+static int qa_open(const struct dbgfs_options *opt, void **state, char *why, size_t why_len)
+{
+	struct qa_state *s = calloc(1, sizeof(*s));
+	int n = 0;
+
+	(void)why, (void)why_len;
+	if (!s)
+		return -ENOMEM;
+	s->opt = *opt;
+	qa_scan(s);
+	*state = s;
+	for (int i = 0; i < s->n; i++)
+		n += s->g[i].qp != NULL;
+	return n;
+}
+
+static int qa_fields(const struct dbgfs_options *opt, struct dbgfs_samples *out, char *why, size_t why_len)
+{
+	struct dbgfs_options o = *opt;
+	void *st;
+	int ret;
+
+	o.want = NULL;
+	o.per_vcpu = false;
+	ret = qa_open(&o, &st, why, why_len);
+	if (ret < 0)
+		return ret;
+	ret = qa_read(st, out);
+	qa_close(st);
+	return ret;
+}
+
+const struct dbgfs_provider_ops dbgfs_vmscope_qmp_provider = {
+	.name = "vmscope-qmp",
+	.open = qa_open,
+	.read = qa_read,
+	.close = qa_close,
+	.fields = qa_fields,
 };

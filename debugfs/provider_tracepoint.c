@@ -2,11 +2,13 @@
 /*
  * The tracepoint provider: <tracefs>/events/kvm{,mmu}/EVENT counted with perf_event_open, one
  * group per CPU (every VM) or one group per thread of a pid. Per-thread groups are inherited, so
- * threads the process creates later (vCPUs started after kvmstat) are counted from their first
- * event on, even when they end between two reads; they are summed into their creator's group. Per-exit-reason children are the same tracepoint with a filter
+ * threads the process creates later are counted in the VM's sums from their first event on, even
+ * when they end between two reads; with per_vcpu, vCPU threads found later also get groups of their
+ * own for their vCPU's rows. Per-exit-reason children are the same tracepoint with a filter
  * ("exit_reason==12") set through PERF_EVENT_IOC_SET_FILTER; their names come from the running
  * kernel's format (__print_symbolic), with built-in VMX/SVM tables as the fallback.
- * Only the fields the caller wants are opened.
+ * Only the fields the caller wants are opened: the exit events before the open returns, the rest
+ * in the background (each sample then says how long it has counted).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <linux/perf_event.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,22 +39,47 @@ struct tp_group {
 	int tid;		/* -1 for a per-CPU group */
 	int cpu;		/* -1 for a per-thread group */
 	int vcpu;		/* from the thread name, -1 when unknown */
-	int *fd;		/* [nr_events]; fd[0] leads */
-	bool alive;
+	int *fd;		/* [nr_ev]; fd[0] leads the first batch, fd[nr_first] the rest */
+	bool ok;		/* open (false: offline CPU, thread ended, or a thread kept without counters) */
+	bool whole;		/* opened at start, inherited: counted in the VM's sums */
+	bool late;		/* a vCPU thread found later: counted in its vCPU's rows only */
+	bool seen;		/* in /proc/PID/task at the last rescan */
+	int checks;		/* times its name was read (a new thread may not have named itself yet) */
+	double t_open;		/* when its first batch was opened */
+	uint64_t *final;	/* a late group whose thread ended: its last counts (fds closed) */
 };
+
+struct tp_job;
+enum { TP_REST_OPENING, TP_REST_READY, TP_REST_FAILED };
 
 struct tp_state {
 	struct dbgfs_options opt;
 	char events_dir[PATH_MAX];
 	struct tp_event *ev;
 	int nr_ev, cap_ev;
-	int nr_open;		/* events [0, nr_open) are open in every group (lazy: grows per read) */
+	const char *proc;
+	int nr_first;		/* events [0, nr_first) are opened before the first read */
+	int nr_shown;		/* events reported: nr_first until the rest counts, then nr_ev */
 	struct tp_group *grp;
 	int nr_grp, cap_grp;
 	uint64_t *buf;		/* group read buffer: nr + values */
+	uint64_t *vals;		/* one group's values */
 	uint64_t *sum;		/* per event */
 	uint64_t *vsum;		/* per vcpu and event, when per_vcpu */
+	double *vt;		/* per vcpu: when a late group started counting it (0: at start) */
 	int max_vcpu;
+	/* the rest [nr_first, nr_ev), opened by background threads */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int first_left, rest_left, enable_left;	/* groups still opening the first batch, ... */
+	atomic_int rest;	/* TP_REST_* */
+	atomic_bool cancel;
+	int rest_err;
+	double t_rest;		/* when the rest started counting */
+	bool rest_seen;
+	struct tp_job *jobs;
+	pthread_t *th;
+	int nr_th;
 };
 
 /* Child events a parent can be split into (the drilldown). */
@@ -191,12 +219,14 @@ static int tp_scan_system(struct tp_state *s, const char *sys, bool all)
 	return ret;
 }
 
-/* Opened first when lazy: the events that count exits and the usual reasons. */
+/* Opened before the first read: the events that count exits and the usual reasons. */
 static const char *const tp_first[] = {
 	"kvm_exit", "kvm_userspace_exit", "kvm_pio", "kvm_mmio", "kvm_emulate_insn", "kvm_fpu", "kvm_msr", "kvm_page_fault",
 };
 #define TP_NR_FIRST (int)(sizeof(tp_first) / sizeof(tp_first[0]))
-#define TP_LAZY_BATCH 24
+#define TP_REST_NICE 10	/* the background opening's nice value (a thread's own on Linux) */
+#define TP_NAME_CHECKS 3	/* refreshes a new thread has to name itself "vcpuN" / "CPU N/KVM" */
+#define TP_SMALL_REST 4	/* no background opening for fewer than this many more */
 
 static int tp_rank(const char *name)
 {
@@ -239,11 +269,18 @@ static int tp_scan(struct tp_state *s, bool all, char *why, size_t why_len)
 	if (!systems)
 		return dbgfs_why(why, why_len, -ENOENT, "%s: no kvm events (is the kvm module loaded? is the kernel built with CONFIG_TRACING?)",
 				 s->events_dir);
-	qsort(s->ev, (size_t)s->nr_ev, sizeof(s->ev[0]), tp_cmp_event);
+	if (s->nr_ev)
+		qsort(s->ev, (size_t)s->nr_ev, sizeof(s->ev[0]), tp_cmp_event);
 	return 0;
 }
 
-static int tp_perf_open(const struct tp_event *e, int tid, int cpu, int group_fd)
+/* One perf group per CPU or thread: one read() returns every counter of it. */
+static int tp_leader(const struct tp_group *g, int i)
+{
+	return i ? g->fd[0] : -1;
+}
+
+static int tp_perf_open(const struct tp_event *e, const struct tp_group *g, int group_fd, bool disabled)
 {
 	struct perf_event_attr attr;
 	int fd;
@@ -253,8 +290,9 @@ static int tp_perf_open(const struct tp_event *e, int tid, int cpu, int group_fd
 	attr.size = sizeof(attr);
 	attr.config = (uint64_t)e->id;
 	attr.read_format = PERF_FORMAT_GROUP;
-	attr.inherit = tid > 0;
-	fd = (int)syscall(SYS_perf_event_open, &attr, tid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+	attr.inherit = g->tid > 0 && g->whole;
+	attr.disabled = disabled;
+	fd = (int)syscall(SYS_perf_event_open, &attr, g->tid, g->cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (e->filter[0] && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, e->filter) < 0) {
@@ -275,14 +313,19 @@ static void tp_group_close(struct tp_state *s, struct tp_group *g)
 			close(g->fd[i]);
 	free(g->fd);
 	g->fd = NULL;
+	g->ok = false;
 }
 
-/* Opens events [from, to) of a group; the first one leads. */
-static int tp_group_extend(struct tp_state *s, struct tp_group *g, int from, int to)
+/* Opens events [from, to) of a group (the rest disabled, enabled later one by one from the
+ * thread that opened them: a local call, microseconds apart); stops early when cancelled. */
+static int tp_group_extend(struct tp_state *s, struct tp_group *g, int from, int to, bool disabled)
 {
 	for (int i = from; i < to; i++) {
-		int fd = tp_perf_open(&s->ev[i], g->tid, g->cpu, i ? g->fd[0] : -1);
+		int fd;
 
+		if (atomic_load(&s->cancel))
+			return -ECANCELED;
+		fd = tp_perf_open(&s->ev[i], g, tp_leader(g, i), disabled);
 		if (fd < 0)
 			/* only the leader's failure can mean an offline CPU; later ones are real errors */
 			return i && (fd == -ENODEV || fd == -EINVAL) ? -EIO : fd;
@@ -291,7 +334,8 @@ static int tp_group_extend(struct tp_state *s, struct tp_group *g, int from, int
 	return 0;
 }
 
-static int tp_group_open(struct tp_state *s, struct tp_group *g)
+/* Opens the first batch of a group (all of it for a group opened after the start). */
+static int tp_group_open(struct tp_state *s, struct tp_group *g, int to)
 {
 	int ret;
 
@@ -300,35 +344,30 @@ static int tp_group_open(struct tp_state *s, struct tp_group *g)
 		return -ENOMEM;
 	for (int i = 0; i < s->nr_ev; i++)
 		g->fd[i] = -1;
-	ret = tp_group_extend(s, g, 0, s->nr_open);
+	g->t_open = dbgfs_now();
+	ret = tp_group_extend(s, g, 0, to, false);
 	if (ret < 0)
 		tp_group_close(s, g);
+	g->ok = ret == 0;
 	return ret;
 }
 
-static int tp_add_group(struct tp_state *s, int tid, int cpu, int vcpu)
+static struct tp_group *tp_new_group(struct tp_state *s, int tid, int cpu, int vcpu, bool whole)
 {
 	struct tp_group *g;
-	int ret;
 
 	if (s->nr_grp == s->cap_grp) {
 		int cap = s->cap_grp ? s->cap_grp * 2 : 8;
 		struct tp_group *v = realloc(s->grp, sizeof(*v) * (size_t)cap);
 
 		if (!v)
-			return -ENOMEM;
+			return NULL;
 		s->grp = v;
 		s->cap_grp = cap;
 	}
-	g = &s->grp[s->nr_grp];
-	g->tid = tid;
-	g->cpu = cpu;
-	g->vcpu = vcpu;
-	g->alive = true;
-	ret = tp_group_open(s, g);
-	if (ret == 0)
-		s->nr_grp++;
-	return ret;
+	g = &s->grp[s->nr_grp++];
+	*g = (struct tp_group){ .tid = tid, .cpu = cpu, .vcpu = vcpu, .whole = whole };
+	return g;
 }
 
 /* QEMU names vCPU threads "CPU 0/KVM", vmscope "vcpu0". */
@@ -338,8 +377,7 @@ static int tp_thread_vcpu(const struct tp_state *s, int tid)
 	int n = -1, fd;
 	ssize_t r;
 
-	snprintf(path, sizeof(path), "%s/%d/task/%d/comm", s->opt.proc_root ? s->opt.proc_root : dbgfs_default_proc,
-		 s->opt.pid, tid);
+	snprintf(path, sizeof(path), "%s/%d/task/%d/comm", s->proc, s->opt.pid, tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -353,15 +391,16 @@ static int tp_thread_vcpu(const struct tp_state *s, int tid)
 	return -1;
 }
 
-static bool tp_has_tid(const struct tp_state *s, int tid)
+static struct tp_group *tp_find_tid(struct tp_state *s, int tid)
 {
 	for (int i = 0; i < s->nr_grp; i++)
 		if (s->grp[i].tid == tid)
-			return true;
-	return false;
+			return &s->grp[i];
+	return NULL;
 }
 
-/* Opens a group for every thread of the pid (at open; later threads are inherited). */
+/* At open: a group (inherited, so later threads count in their creator's) for every thread of
+ * the pid, first batch only. */
 static int tp_scan_threads(struct tp_state *s)
 {
 	char path[PATH_MAX];
@@ -369,15 +408,18 @@ static int tp_scan_threads(struct tp_state *s)
 	DIR *d;
 	int tid, ret = 0, added = 0;
 
-	snprintf(path, sizeof(path), "%s/%d/task", s->opt.proc_root ? s->opt.proc_root : dbgfs_default_proc, s->opt.pid);
+	snprintf(path, sizeof(path), "%s/%d/task", s->proc, s->opt.pid);
 	d = opendir(path);
 	if (!d)
 		return -errno;
 	while ((e = readdir(d))) {
+		struct tp_group *g;
+
 		tid = atoi(e->d_name);
-		if (tid <= 0 || tp_has_tid(s, tid))
+		if (tid <= 0 || tp_find_tid(s, tid))
 			continue;
-		ret = tp_add_group(s, tid, -1, tp_thread_vcpu(s, tid));
+		g = tp_new_group(s, tid, -1, tp_thread_vcpu(s, tid), true);
+		ret = g ? tp_group_open(s, g, s->nr_first) : -ENOMEM;
 		if (ret == -ESRCH)	/* the thread ended meanwhile */
 			ret = 0;
 		if (ret < 0)
@@ -386,6 +428,65 @@ static int tp_scan_threads(struct tp_state *s)
 	}
 	closedir(d);
 	return ret < 0 ? ret : added;
+}
+
+static void tp_group_values(struct tp_state *s, struct tp_group *g, uint64_t *vals);
+
+/* A late vCPU thread has ended: its last counts are kept (reading them after the close would be
+ * too late), its descriptors closed. */
+static void tp_group_end(struct tp_state *s, struct tp_group *g)
+{
+	uint64_t *final = calloc((size_t)s->nr_ev, sizeof(uint64_t));
+
+	if (final)
+		tp_group_values(s, g, final);
+	tp_group_close(s, g);
+	g->final = final;
+}
+
+/*
+ * Per-vCPU counts of threads that started after the open: each refresh, a vCPU thread not seen
+ * before gets its own group (not inherited: its counts are already in its creator's inherited
+ * group, so it feeds only its vCPU's rows, from its opening on). Threads that ended are closed
+ * (other groups still hold the tracepoints: closing is cheap) and their vCPU rows keep their last
+ * counts. Other threads are remembered without counters.
+ */
+static void tp_rescan_threads(struct tp_state *s)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%d/task", s->proc, s->opt.pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	for (int i = 0; i < s->nr_grp; i++)
+		s->grp[i].seen = false;
+	while ((e = readdir(d))) {
+		int tid = atoi(e->d_name), vcpu;
+		struct tp_group *g;
+
+		if (tid <= 0)
+			continue;
+		if ((g = tp_find_tid(s, tid)) && (!g->late || g->vcpu >= 0 || g->checks >= TP_NAME_CHECKS)) {
+			g->seen = true;
+			continue;
+		}
+		vcpu = tp_thread_vcpu(s, tid);
+		if (!g && !(g = tp_new_group(s, tid, -1, vcpu, false)))
+			break;
+		g->vcpu = vcpu;
+		g->seen = true;
+		g->late = true;
+		g->checks++;
+		if (vcpu >= 0 && vcpu < s->max_vcpu && tp_group_open(s, g, s->nr_shown) < 0)
+			g->ok = false;	/* ended meanwhile, or out of descriptors: its counts stay in the VM's */
+	}
+	closedir(d);
+	for (int i = 0; i < s->nr_grp; i++)
+		if (s->grp[i].late && !s->grp[i].seen && s->grp[i].ok)
+			tp_group_end(s, &s->grp[i]);
 }
 
 static void tp_raise_nofile(struct tp_state *s, int groups)
@@ -401,59 +502,196 @@ static void tp_raise_nofile(struct tp_state *s, int groups)
 			     (unsigned long long)rl.rlim_cur, (unsigned long long)need);
 }
 
-/* Opens one CPU's group from a thread running on that CPU: installing a per-CPU event is then a
- * local call instead of an IPI (costly when that CPU runs a guest, and serial otherwise). */
-struct tp_cpu_job {
+/* ---- the rest, opened in the background ----
+ * Registering a tracepoint with perf patches kernel text on every CPU (~0.3 ms each here), so
+ * ~100 events cost ~30 ms. Only the first batch (the exit events) delays the first interval; the
+ * rest is opened disabled by background threads, then enabled at once, and reported from the first
+ * read after that with the time it has counted (never as zeros before it counts). */
+
+/* Waits (s->lock held) until *left is 0 or the open is cancelled. */
+static void tp_wait_zero(struct tp_state *s, int *left)
+{
+	while (*left > 0 && !atomic_load(&s->cancel))
+		pthread_cond_wait(&s->cond, &s->lock);
+}
+
+static void tp_count_down(struct tp_state *s, int *left)
+{
+	pthread_mutex_lock(&s->lock);
+	(*left)--;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Opens the rest of group g, disabled (nothing counts before every group has it). */
+static void tp_rest_open(struct tp_state *s, struct tp_group *g)
+{
+	int ret = g->ok ? tp_group_extend(s, g, s->nr_first, s->nr_ev, true) : 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (ret < 0 && !s->rest_err)
+		s->rest_err = ret;
+	s->rest_left--;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Once every group has opened the rest: enables g's and records when counting began. */
+static void tp_rest_enable(struct tp_state *s, struct tp_group *g)
+{
+	bool skip;
+	double t;
+	int err = 0;
+
+	pthread_mutex_lock(&s->lock);
+	tp_wait_zero(s, &s->rest_left);
+	skip = s->rest_err || atomic_load(&s->cancel) || !g->ok;
+	pthread_mutex_unlock(&s->lock);
+	if (skip)
+		return;
+	t = dbgfs_now();
+	for (int i = s->nr_first; i < s->nr_ev && !err; i++)
+		if (ioctl(g->fd[i], PERF_EVENT_IOC_ENABLE, 0) < 0 && errno != ESRCH)
+			err = -errno;
+	pthread_mutex_lock(&s->lock);
+	if (err && !s->rest_err)
+		s->rest_err = err;
+	if (!err && (!s->t_rest || t < s->t_rest))
+		s->t_rest = t;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The last group to finish publishes the outcome. */
+static void tp_rest_done(struct tp_state *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (--s->enable_left == 0)
+		atomic_store(&s->rest, s->rest_err || atomic_load(&s->cancel) ? TP_REST_FAILED : TP_REST_READY);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* One CPU's group, from a thread running on that CPU: installing a per-CPU event is then a local
+ * call instead of an IPI. The first batch, then (after telling the opener) the rest. */
+struct tp_job {
 	struct tp_state *s;
-	struct tp_group *g;
+	int first, n;		/* groups [first, first + n) */
 	int ret;
 };
 
+/* The rest is opened at a lower priority than the reads that show the first batch (and never
+ * under a real-time policy kvmstat may have been started with). */
+static void tp_background_priority(void)
+{
+	struct sched_param sp = { 0 };
+
+	(void)!sched_setscheduler(0, SCHED_OTHER, &sp);
+	(void)!setpriority(PRIO_PROCESS, 0, TP_REST_NICE);
+}
+
 static void *tp_cpu_thread(void *arg)
 {
-	struct tp_cpu_job *j = arg;
+	struct tp_job *j = arg;
+	struct tp_state *s = j->s;
+	struct tp_group *g = &s->grp[j->first];
 	cpu_set_t set;
 
 	CPU_ZERO(&set);
-	CPU_SET(j->g->cpu, &set);
+	CPU_SET(g->cpu, &set);
 	(void)!sched_setaffinity(0, sizeof(set), &set);
-	j->ret = tp_group_open(j->s, j->g);
+	j->ret = tp_group_open(s, g, s->nr_first);
+	tp_count_down(s, &s->first_left);
+	if (s->nr_first < s->nr_ev) {
+		/* no rest before every CPU has its first batch: a low-priority thread holding the
+		 * kernel's tracepoint locks would delay another CPU's first batch */
+		pthread_mutex_lock(&s->lock);
+		tp_wait_zero(s, &s->first_left);
+		pthread_mutex_unlock(&s->lock);
+		tp_background_priority();
+		tp_rest_open(s, g);
+		tp_rest_enable(s, g);
+		tp_rest_done(s);
+	}
 	return NULL;
+}
+
+/* Per-thread groups (-p): the rest of every group from one background thread. */
+static void *tp_task_thread(void *arg)
+{
+	struct tp_job *j = arg;
+
+	tp_background_priority();
+	for (int i = j->first; i < j->first + j->n; i++)
+		tp_rest_open(j->s, &j->s->grp[i]);
+	for (int i = j->first; i < j->first + j->n; i++) {
+		tp_rest_enable(j->s, &j->s->grp[i]);
+		tp_rest_done(j->s);
+	}
+	return NULL;
+}
+
+static int tp_start_threads(struct tp_state *s, int n, void *(*fn)(void *), int per_thread)
+{
+	s->jobs = calloc((size_t)n, sizeof(*s->jobs));
+	s->th = calloc((size_t)n, sizeof(*s->th));
+	if (!s->jobs || !s->th)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		s->jobs[i] = (struct tp_job){ s, i * per_thread, per_thread, 0 };
+		if (pthread_create(&s->th[i], NULL, fn, &s->jobs[i]) != 0) {
+			atomic_store(&s->cancel, true);
+			return -EAGAIN;
+		}
+		s->nr_th++;
+	}
+	return 0;
+}
+
+static void tp_join(struct tp_state *s)
+{
+	pthread_mutex_lock(&s->lock);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	for (int i = 0; i < s->nr_th; i++)
+		pthread_join(s->th[i], NULL);
+	s->nr_th = 0;
 }
 
 static int tp_open_cpus(struct tp_state *s, int ncpu)
 {
-	struct tp_cpu_job *jobs = calloc((size_t)ncpu, sizeof(*jobs));
-	pthread_t *th = calloc((size_t)ncpu, sizeof(*th));
-	bool *started = calloc((size_t)ncpu, sizeof(*started));
-	int cpu, ret = 0, opened = 0;
+	int ret, opened = 0;
 
 	s->grp = calloc((size_t)ncpu, sizeof(*s->grp));
-	if (!jobs || !th || !started || !s->grp) {
-		free(jobs), free(th), free(started);
+	if (!s->grp)
 		return -ENOMEM;
-	}
 	s->cap_grp = ncpu;
-	for (cpu = 0; cpu < ncpu; cpu++) {
-		s->grp[cpu] = (struct tp_group){ .tid = -1, .cpu = cpu, .vcpu = -1, .alive = true };
-		jobs[cpu] = (struct tp_cpu_job){ s, &s->grp[cpu], 0 };
-		started[cpu] = pthread_create(&th[cpu], NULL, tp_cpu_thread, &jobs[cpu]) == 0;
-		if (!started[cpu])
-			tp_cpu_thread(&jobs[cpu]);
+	for (int cpu = 0; cpu < ncpu; cpu++)
+		tp_new_group(s, -1, cpu, -1, true);
+	s->first_left = s->rest_left = s->enable_left = ncpu;
+	ret = tp_start_threads(s, ncpu, tp_cpu_thread, 1);
+	pthread_mutex_lock(&s->lock);
+	tp_wait_zero(s, &s->first_left);
+	pthread_mutex_unlock(&s->lock);
+	if (ret < 0)
+		return ret;
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		ret = s->jobs[cpu].ret;
+		if (ret == 0)
+			opened++;
+		else if (ret != -ENODEV && ret != -EINVAL)	/* offline CPU */
+			return ret;
 	}
-	for (cpu = 0; cpu < ncpu; cpu++) {
-		if (started[cpu])
-			pthread_join(th[cpu], NULL);
-		if (jobs[cpu].ret == 0)
-			s->grp[opened++] = s->grp[cpu];
-		else if (jobs[cpu].ret != -ENODEV && jobs[cpu].ret != -EINVAL && !ret)	/* offline CPU */
-			ret = jobs[cpu].ret;
-	}
-	s->nr_grp = opened;
-	free(jobs), free(th), free(started);
-	if (ret == 0 && !opened)
-		ret = -ENODEV;
-	return ret;
+	return opened ? 0 : -ENODEV;
+}
+
+static int tp_open_tasks(struct tp_state *s)
+{
+	int ret = tp_scan_threads(s);
+
+	if (ret < 0 || s->nr_first == s->nr_ev)
+		return ret;
+	s->rest_left = s->enable_left = s->nr_grp;
+	return tp_start_threads(s, 1, tp_task_thread, s->nr_grp);
 }
 
 static int tp_open_groups(struct tp_state *s, char *why, size_t why_len)
@@ -461,8 +699,8 @@ static int tp_open_groups(struct tp_state *s, char *why, size_t why_len)
 	int ncpu = get_nprocs_conf(), ret;
 
 	if (s->opt.pid) {
-		tp_raise_nofile(s, 8);
-		ret = tp_scan_threads(s);
+		tp_raise_nofile(s, 8 + (s->opt.per_vcpu ? 8 : 0));
+		ret = tp_open_tasks(s);
 		if (ret == -ENOENT)
 			return dbgfs_why(why, why_len, -ESRCH, "pid %d: no such process", s->opt.pid);
 	} else {
@@ -482,13 +720,23 @@ static void tp_close(void *state)
 
 	if (!s)
 		return;
-	for (int i = 0; i < s->nr_grp; i++)
+	atomic_store(&s->cancel, true);
+	tp_join(s);
+	for (int i = 0; i < s->nr_grp; i++) {
 		tp_group_close(s, &s->grp[i]);
+		free(s->grp[i].final);
+	}
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	free(s->jobs);
+	free(s->th);
 	free(s->grp);
 	free(s->ev);
 	free(s->buf);
+	free(s->vals);
 	free(s->sum);
 	free(s->vsum);
+	free(s->vt);
 	free(s);
 }
 
@@ -499,10 +747,26 @@ static int tp_init(const struct dbgfs_options *opt, struct tp_state **out)
 	if (!s)
 		return -ENOMEM;
 	s->opt = *opt;
+	s->proc = opt->proc_root ? opt->proc_root : dbgfs_default_proc;
 	snprintf(s->events_dir, sizeof(s->events_dir), "%s/events",
 		 opt->tracefs_root ? opt->tracefs_root : dbgfs_default_tracefs);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
 	*out = s;
 	return 0;
+}
+
+/* The first batch: the exit events (or the first event when none is wanted), everything when
+ * there is little else. */
+static int tp_first_batch(const struct tp_state *s)
+{
+	int first = 0;
+
+	while (first < s->nr_ev && tp_rank(s->ev[first].name) < TP_NR_FIRST)
+		first++;
+	if (!first)
+		first = 1;
+	return s->nr_ev - first <= TP_SMALL_REST ? s->nr_ev : first;
 }
 
 static int tp_open(const struct dbgfs_options *opt, void **state, char *why, size_t why_len)
@@ -516,123 +780,168 @@ static int tp_open(const struct dbgfs_options *opt, void **state, char *why, siz
 	if (ret == 0 && s->nr_ev == 0)
 		ret = dbgfs_why(why, why_len, -ENOENT, "no kvm tracepoint matches the field filter");
 	if (ret == 0) {
-		s->nr_open = s->nr_ev;
-		if (opt->lazy) {
-			int first = 0;
-
-			while (first < s->nr_ev && tp_rank(s->ev[first].name) < TP_NR_FIRST)
-				first++;
-			s->nr_open = first ? first : 1;
-		}
+		s->nr_first = tp_first_batch(s);
+		s->nr_shown = s->nr_first;
+		atomic_store(&s->rest, s->nr_first == s->nr_ev ? TP_REST_READY : TP_REST_OPENING);
 		s->max_vcpu = 64;
 		s->buf = calloc((size_t)s->nr_ev + 1, sizeof(uint64_t));
+		s->vals = calloc((size_t)s->nr_ev, sizeof(uint64_t));
 		s->sum = calloc((size_t)s->nr_ev, sizeof(uint64_t));
 		s->vsum = calloc((size_t)s->nr_ev * (size_t)s->max_vcpu, sizeof(uint64_t));
-		ret = s->buf && s->sum && s->vsum ? tp_open_groups(s, why, why_len) : -ENOMEM;
+		s->vt = calloc((size_t)s->max_vcpu, sizeof(double));
+		ret = s->buf && s->vals && s->sum && s->vsum && s->vt ? tp_open_groups(s, why, why_len) : -ENOMEM;
 	}
 	if (ret < 0) {
 		tp_close(s);
 		return ret;
 	}
+	if (atomic_load(&s->rest) == TP_REST_READY)
+		s->nr_shown = s->nr_ev;
 	*state = s;
 	return 0;
 }
 
 static void tp_add(struct tp_state *s, const struct tp_group *g, int i, uint64_t v)
 {
-	s->sum[i] += v;
-	if (g->vcpu >= 0 && g->vcpu < s->max_vcpu)
+	if (g->whole)
+		s->sum[i] += v;
+	if (g->vcpu >= 0 && g->vcpu < s->max_vcpu && (g->whole || g->late))
 		s->vsum[g->vcpu * s->nr_ev + i] += v;
 }
 
 /*
- * Adds one group's counters into s->sum (and s->vsum for a vCPU thread): one read for the whole
- * group. When its thread has ended the kernel breaks the group up; each event is then read alone.
+ * The shown events' counts of one group, into vals: one read for the group (which may be growing:
+ * the background opening adds to it). When its thread has ended the kernel breaks the group up;
+ * each event is then read alone (0 when it cannot be).
  */
-static void tp_read_group(struct tp_state *s, struct tp_group *g)
+static void tp_group_values(struct tp_state *s, struct tp_group *g, uint64_t *vals)
 {
-	size_t want = sizeof(uint64_t) * ((size_t)s->nr_open + 1);
-	ssize_t r = read(g->fd[0], s->buf, want);
+	size_t cap = sizeof(uint64_t) * ((size_t)s->nr_ev + 1);
+	ssize_t r;
 
-	if (r == (ssize_t)want && s->buf[0] == (uint64_t)s->nr_open) {
-		for (int i = 0; i < s->nr_open; i++)
-			tp_add(s, g, i, s->buf[1 + i]);
+	if (g->final) {	/* its thread has ended: the counts it had then */
+		memcpy(vals, g->final, sizeof(uint64_t) * (size_t)s->nr_shown);
 		return;
 	}
-	for (int i = 0; i < s->nr_open; i++) {
-		r = read(g->fd[i], s->buf, want);
-		if (r >= (ssize_t)(2 * sizeof(uint64_t)) && s->buf[0] == 1)
-			tp_add(s, g, i, s->buf[1]);
+	r = read(g->fd[0], s->buf, cap);
+	if (r >= (ssize_t)sizeof(uint64_t) && s->buf[0] >= (uint64_t)s->nr_shown &&
+	    (size_t)r == sizeof(uint64_t) * (s->buf[0] + 1)) {
+		memcpy(vals, s->buf + 1, sizeof(uint64_t) * (size_t)s->nr_shown);
+		return;
 	}
+	for (int i = 0; i < s->nr_shown; i++) {
+		r = g->fd[i] >= 0 ? read(g->fd[i], s->buf, cap) : -1;
+		vals[i] = r >= (ssize_t)(2 * sizeof(uint64_t)) && s->buf[0] == 1 ? s->buf[1] : 0;
+	}
+}
+
+/* Adds a group's counts into s->sum (and s->vsum for a vCPU thread). */
+static void tp_read_group(struct tp_state *s, struct tp_group *g)
+{
+	tp_group_values(s, g, s->vals);
+	for (int i = 0; i < s->nr_shown; i++)
+		tp_add(s, g, i, s->vals[i]);
 }
 
 static bool tp_has_vcpu(const struct tp_state *s, int vcpu)
 {
 	for (int i = 0; i < s->nr_grp; i++)
-		if (s->grp[i].vcpu == vcpu)
+		if (s->grp[i].vcpu == vcpu && (s->grp[i].ok || s->grp[i].final) && (s->grp[i].whole || s->grp[i].late))
 			return true;
 	return false;
 }
 
-static int tp_emit(struct tp_state *s, struct dbgfs_samples *out)
+/* Nanoseconds event i has counted when it started after the first read (0: since the open). */
+static uint64_t tp_counted_ns(const struct tp_state *s, int i, double vt, double now)
+{
+	double t0 = i >= s->nr_first ? s->t_rest : 0;
+
+	if (vt > t0)
+		t0 = vt;
+	return t0 > 0 && now > t0 ? (uint64_t)((now - t0) * 1e9) : 0;
+}
+
+static int tp_emit(struct tp_state *s, struct dbgfs_samples *out, double now)
 {
 	int i, v, ret = 0;
 
-	for (i = 0; i < s->nr_open && ret == 0; i++)
-		ret = dbgfs_samples_add(out, s->ev[i].name, s->opt.pid, -1, s->sum[i]);
+	for (i = 0; i < s->nr_shown && ret == 0; i++)
+		if ((ret = dbgfs_samples_add(out, s->ev[i].name, s->opt.pid, -1, s->sum[i])) == 0)
+			out->v[out->n - 1].ns = tp_counted_ns(s, i, 0, now);
 	if (!s->opt.per_vcpu || !s->opt.pid)
 		return ret;
 	for (v = 0; v < s->max_vcpu; v++)
-		for (i = 0; i < s->nr_open && ret == 0; i++)
-			if (s->vsum[v * s->nr_ev + i] || tp_has_vcpu(s, v))
-				ret = dbgfs_samples_add(out, s->ev[i].name, s->opt.pid, v, s->vsum[v * s->nr_ev + i]);
+		for (i = 0; i < s->nr_shown && ret == 0; i++)
+			if ((s->vsum[v * s->nr_ev + i] || tp_has_vcpu(s, v)) &&
+			    (ret = dbgfs_samples_add(out, s->ev[i].name, s->opt.pid, v, s->vsum[v * s->nr_ev + i])) == 0)
+				out->v[out->n - 1].ns = tp_counted_ns(s, i, s->vt[v], now);
 	return ret;
 }
 
-/* Lazy opening: the next batch of events in every group (they count from the next read on). */
-static void tp_open_more(struct tp_state *s)
+/* Once the background opening has ended: join its threads; show the rest, or say why not. */
+static void tp_rest_settled(struct tp_state *s)
 {
-	int to = s->nr_open + TP_LAZY_BATCH < s->nr_ev ? s->nr_open + TP_LAZY_BATCH : s->nr_ev;
+	int st = atomic_load(&s->rest);
 
-	for (int i = 0; i < s->nr_grp; i++) {
-		int ret = tp_group_extend(s, &s->grp[i], s->nr_open, to);
-
-		if (ret < 0) {
-			dbgfs_notice(&s->opt, "perf_event_open(kvm tracepoint): %s; showing %d of %d events", strerror(-ret),
-				     s->nr_open, s->nr_ev);
-			for (int k = 0; k <= i; k++)	/* keep what is open everywhere, nothing more */
-				for (int e = s->nr_open; e < to; e++)
-					if (s->grp[k].fd[e] >= 0) {
-						close(s->grp[k].fd[e]);
-						s->grp[k].fd[e] = -1;
-					}
-			s->nr_ev = s->nr_open;
-			return;
-		}
+	if (st == TP_REST_OPENING || s->nr_shown == s->nr_ev || s->rest_seen)
+		return;
+	tp_join(s);
+	s->rest_seen = true;
+	if (st == TP_REST_READY) {
+		s->nr_shown = s->nr_ev;
+		return;
 	}
-	s->nr_open = to;
+	dbgfs_notice(&s->opt, "perf_event_open(kvm tracepoint): %s; showing %d of %d events", strerror(-s->rest_err),
+		     s->nr_first, s->nr_ev);
+}
+
+static int tp_settle(void *state)
+{
+	struct tp_state *s = state;
+
+	pthread_mutex_lock(&s->lock);
+	while (atomic_load(&s->rest) == TP_REST_OPENING)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	tp_rest_settled(s);
+	return 0;
+}
+
+/* A vCPU thread's group opened after the start: its rows count from then. */
+static void tp_note_late(struct tp_state *s)
+{
+	for (int i = 0; i < s->nr_grp; i++)
+		if (s->grp[i].late && s->grp[i].ok && s->grp[i].vcpu >= 0 && s->grp[i].vcpu < s->max_vcpu &&
+		    !s->vt[s->grp[i].vcpu])
+			s->vt[s->grp[i].vcpu] = s->grp[i].t_open;
 }
 
 static int tp_read(void *state, struct dbgfs_samples *out)
 {
 	struct tp_state *s = state;
-	int ret;
-
 	char path[PATH_MAX];
 	bool gone = false;
+	double now;
+	int ret;
 
+	tp_rest_settled(s);
 	if (s->opt.pid) {
-		snprintf(path, sizeof(path), "%s/%d", s->opt.proc_root ? s->opt.proc_root : dbgfs_default_proc, s->opt.pid);
+		snprintf(path, sizeof(path), "%s/%d", s->proc, s->opt.pid);
 		gone = access(path, F_OK) < 0;
+		if (!gone && s->opt.per_vcpu && s->nr_th == 0)
+			tp_rescan_threads(s);
+		tp_note_late(s);
 	}
 	memset(s->sum, 0, sizeof(uint64_t) * (size_t)s->nr_ev);
 	if (s->opt.per_vcpu)
 		memset(s->vsum, 0, sizeof(uint64_t) * (size_t)s->nr_ev * (size_t)s->max_vcpu);
-	for (int i = 0; i < s->nr_grp; i++)
+	now = dbgfs_now();
+	for (int i = 0; i < s->nr_grp; i++) {
+		if (!s->grp[i].ok && !s->grp[i].final)
+			continue;
 		tp_read_group(s, &s->grp[i]);
-	ret = tp_emit(s, out);
-	if (ret == 0 && s->nr_open < s->nr_ev)
-		tp_open_more(s);
+	}
+	ret = tp_emit(s, out, now);
 	return ret == 0 && gone ? -ESRCH : ret;	/* the counts of a finished process stay readable */
 }
 
@@ -656,4 +965,5 @@ const struct dbgfs_provider_ops dbgfs_tracepoint_provider = {
 	.read = tp_read,
 	.close = tp_close,
 	.fields = tp_fields,
+	.settle = tp_settle,
 };

@@ -8,6 +8,7 @@
 int dbgfs_samples_add(struct dbgfs_samples *s, const char *name, int pid, int vcpu, uint64_t value)
 {
 	struct dbgfs_sample *e;
+	size_t n;
 
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
@@ -19,11 +20,13 @@ int dbgfs_samples_add(struct dbgfs_samples *s, const char *name, int pid, int vc
 		s->cap = cap;
 	}
 	e = &s->v[s->n++];
-	memset(e->name, 0, sizeof(e->name));
-	strncpy(e->name, name, sizeof(e->name) - 1);
+	n = strnlen(name, sizeof(e->name) - 1);
+	memcpy(e->name, name, n);
+	e->name[n] = 0;
 	e->pid = pid;
 	e->vcpu = vcpu;
 	e->value = value;
+	e->ns = 0;
 	return 0;
 }
 

@@ -350,7 +350,11 @@ static void *vcpu_thread(void *arg)
 {
 	struct emu_vcpu *vcpu = arg;
 	struct emu_vm *vm = vcpu->vm;
+	char name[16];
 
+	/* "vcpuN", as kvmstat (and top -H) see it: its per-vCPU view finds vCPU threads by name */
+	snprintf(name, sizeof(name), "vcpu%u", (unsigned)vcpu->index);
+	(void)!pthread_setname_np(pthread_self(), name);
 	trace_thread_set_vcpu((int)vcpu->index);
 	for (;;) {
 		struct emu_exit ex;

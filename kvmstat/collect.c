@@ -21,7 +21,14 @@ struct kvmstat_series {
 	uint64_t base, last;
 	uint64_t carried;	/* counted before the counter restarted (same key, new VM) */
 	unsigned seen;		/* refresh count of the last sighting */
-	struct kvmstat_series *next;
+	uint64_t ns;		/* the sample's counting time (0: counted since its source opened) */
+	double window;		/* seconds it counted in the last interval when shorter; 0 = all of it */
+	uint64_t delta;		/* what it added at its last sighting */
+	int exit_k;		/* index in kvmstat_exit_signals, -1 when it does not count exits */
+	struct kvmstat_row *row;	/* its row in the view, valid while row_gen is the model's */
+	unsigned row_gen;
+	struct kvmstat_series *next;	/* hash chain */
+	struct kvmstat_series *all;	/* every series */
 };
 
 /* Events that count VM exits, best first: the Total row sums the first one that counts. */
@@ -107,6 +114,7 @@ int kvmstat_model_init(struct kvmstat_model *m, const struct kvmstat_opts *opt, 
 	m->dopt.tracefs_root = opt->tracefs_root;
 	m->dopt.proc_root = opt->proc_root;
 	m->dopt.qmp_path = opt->qmp;
+	m->dopt.qmp_dir = opt->qmp_dir;
 	m->dopt.pid = opt->pid;
 	m->dopt.drilldown = opt->drilldown || (opt->fields && strchr(opt->fields, '('));
 	m->dopt.per_vcpu = opt->per_vcpu;
@@ -114,6 +122,7 @@ int kvmstat_model_init(struct kvmstat_model *m, const struct kvmstat_opts *opt, 
 	m->dopt.want_opaque = m;
 	m->dopt.notice = kvmstat_notice_cb;
 	m->dopt.notice_opaque = m;
+	m->row_gen = 1;
 	m->stab_size = 4096;
 	m->rtab_size = 4096;
 	m->stab = calloc(m->stab_size, sizeof(*m->stab));
@@ -132,6 +141,7 @@ struct kvmstat_src_def {
 };
 static const struct kvmstat_src_def kvmstat_src_defs[] = {
 	{ KVMSTAT_SRC_QMP, &dbgfs_qmp_provider, false },
+	{ KVMSTAT_SRC_VMSCOPE, &dbgfs_vmscope_qmp_provider, false },
 	{ KVMSTAT_SRC_TRACEPOINTS, &dbgfs_tracepoint_provider, true },
 	{ KVMSTAT_SRC_DEBUGFS, &dbgfs_debugfs_provider, false },
 };
@@ -148,18 +158,20 @@ static int kvmstat_open_one(struct kvmstat_model *m, const struct kvmstat_src_de
 	m->nr_src++;
 	snprintf(m->src_names + strlen(m->src_names), sizeof(m->src_names) - strlen(m->src_names), "%s%s",
 		 m->src_names[0] ? "+" : "", d->ops->name);
-	return 0;
+	return ret;	/* vmscope-qmp: how many guests it found */
 }
 
 /*
  * Explicit sources (-d, -t, --qmp) must all open. Without any, take tracepoints, else debugfs,
- * and say why the others were not used.
+ * and say why the others were not used. Optional ones (a vmscope guest's QMP socket, or all of
+ * them) are added when they open, but never stand in for the host-wide source.
  */
 int kvmstat_model_open(struct kvmstat_model *m, char *why, size_t why_len)
 {
 	unsigned want = (m->opt.sources | (m->opt.qmp ? KVMSTAT_SRC_QMP : 0)) & ~m->opt.optional;
 	char msg[512];
-	int ret = -ENOENT;
+	int ret = -ENOENT, picked = 0;
+	bool standin = false;
 
 	m->src_names[0] = 0;
 	m->nr_src = 0;
@@ -169,15 +181,20 @@ int kvmstat_model_open(struct kvmstat_model *m, char *why, size_t why_len)
 		bool optional = m->opt.optional & d->mask;
 
 		if (optional) {	/* added when it works, never the reason to fail */
-			if (kvmstat_open_one(m, d, msg, sizeof(msg)) < 0)
+			int r = kvmstat_open_one(m, d, msg, sizeof(msg));
+
+			if (r < 0)
 				kvmstat_notice_cb(m, msg);
+			else	/* the guest -p names, or guests found: enough on their own */
+				standin |= d->mask == KVMSTAT_SRC_QMP || r > 0;
 			continue;
 		}
-		if (want ? !(want & d->mask) : d->mask == KVMSTAT_SRC_QMP)
+		if (want ? !(want & d->mask) : d->mask & (KVMSTAT_SRC_QMP | KVMSTAT_SRC_VMSCOPE))
 			continue;
-		if (!want && m->nr_src && !(m->nr_src == 1 && m->src[0].ops == &dbgfs_qmp_provider))
+		if (!want && picked)
 			break;
 		ret = kvmstat_open_one(m, d, msg, sizeof(msg));
+		picked += ret >= 0;
 		if (ret < 0 && want) {
 			snprintf(why, why_len, "%s", msg);
 			kvmstat_model_close(m, true);
@@ -186,8 +203,9 @@ int kvmstat_model_open(struct kvmstat_model *m, char *why, size_t why_len)
 		if (ret < 0)
 			kvmstat_notice_cb(m, msg);
 	}
-	if (!m->nr_src) {
+	if (!picked && !standin) {
 		snprintf(why, why_len, "no statistics source works (last: %s)", msg);
+		kvmstat_model_close(m, true);
 		return ret < 0 ? ret : -ENOENT;
 	}
 	return 0;
@@ -241,18 +259,19 @@ void kvmstat_model_close(struct kvmstat_model *m, bool fast)
 
 static void kvmstat_free_series(struct kvmstat_model *m)
 {
-	for (unsigned i = 0; i < m->stab_size; i++)
-		while (m->stab[i]) {
-			struct kvmstat_series *s = m->stab[i];
+	while (m->series) {
+		struct kvmstat_series *s = m->series;
 
-			m->stab[i] = s->next;
-			free(s);
-		}
+		m->series = s->all;
+		free(s);
+	}
+	memset(m->stab, 0, sizeof(*m->stab) * m->stab_size);
 	m->nr_series = 0;
 }
 
 static void kvmstat_free_rows(struct kvmstat_model *m)
 {
+	m->row_gen++;	/* every series looks its row up again */
 	for (unsigned i = 0; i < m->nr_rows; i++)
 		free(m->rows[i]);
 	memset(m->rtab, 0, sizeof(*m->rtab) * m->rtab_size);
@@ -275,6 +294,14 @@ void kvmstat_model_free(struct kvmstat_model *m)
 
 /* ---- series ---- */
 
+static int kvmstat_exit_index(const char *name)
+{
+	for (size_t k = 0; k < sizeof(kvmstat_exit_signals) / sizeof(kvmstat_exit_signals[0]); k++)
+		if (strcmp(name, kvmstat_exit_signals[k]) == 0)
+			return (int)k;
+	return -1;
+}
+
 static struct kvmstat_series *kvmstat_series_get(struct kvmstat_model *m, const struct dbgfs_sample *smp, int src)
 {
 	uint32_t h = kvmstat_hash(smp->name, 2166136261u) ^ (uint32_t)smp->pid * 31u ^ (uint32_t)(smp->vcpu + 1) * 7919u;
@@ -294,8 +321,11 @@ static struct kvmstat_series *kvmstat_series_get(struct kvmstat_model *m, const 
 	 * everything it counted happened while we watched. */
 	s->base = !m->src[src].since_open && !m->opt.include_past && m->refreshes == 0 ? smp->value : 0;
 	s->last = s->base;
+	s->exit_k = kvmstat_exit_index(s->name);
 	s->next = *pp;
 	*pp = s;
+	s->all = m->series;
+	m->series = s;
 	m->nr_series++;
 	return s;
 }
@@ -343,9 +373,9 @@ static struct kvmstat_row *kvmstat_row_get(struct kvmstat_model *m, const char *
 	return r;
 }
 
-static bool kvmstat_is_exit_signal(const struct kvmstat_model *m, const char *name)
+static bool kvmstat_is_exit_signal(const struct kvmstat_model *m, const struct kvmstat_series *s)
 {
-	return m->exit_signal[0] && strcmp(name, m->exit_signal) == 0;
+	return m->exit_signal[0] && s->exit_k == m->exit_k;
 }
 
 /* The row key of a series in the current view, or false when the view does not show it. */
@@ -358,14 +388,14 @@ static bool kvmstat_row_key(const struct kvmstat_model *m, const struct kvmstat_
 		snprintf(key, len, "%s", s->name);
 		return true;
 	case KVMSTAT_VIEW_GUESTS:
-		if (s->vcpu >= 0 || !kvmstat_is_exit_signal(m, s->name))
+		if (s->vcpu >= 0 || !kvmstat_is_exit_signal(m, s))
 			return false;
 		snprintf(key, len, "pid %d", s->pid);
 		return true;
 	case KVMSTAT_VIEW_VCPUS:
 		if (s->vcpu < 0 || strchr(s->name, '('))
 			return false;
-		if (kvmstat_is_exit_signal(m, s->name))
+		if (kvmstat_is_exit_signal(m, s))
 			snprintf(key, len, "vcpu%d", s->vcpu);
 		else
 			snprintf(key, len, "vcpu%d/%s", s->vcpu, s->name);
@@ -377,26 +407,26 @@ static bool kvmstat_row_key(const struct kvmstat_model *m, const struct kvmstat_
 /* Picks the event that counts exits: the first candidate that has counted, else the first present. */
 static void kvmstat_pick_exit_signal(struct kvmstat_model *m)
 {
-	const char *present = NULL;
+	int present = -1;
 	uint64_t counted[sizeof(kvmstat_exit_signals) / sizeof(kvmstat_exit_signals[0])] = { 0 };
 	bool seen[sizeof(counted) / sizeof(counted[0])] = { false };
 
-	for (size_t i = 0; i < m->cur.n; i++)
-		for (size_t k = 0; k < sizeof(counted) / sizeof(counted[0]); k++)
-			if (m->cur.v[i].vcpu < 0 && strcmp(m->cur.v[i].name, kvmstat_exit_signals[k]) == 0) {
-				counted[k] += m->cur.v[i].value;
-				seen[k] = true;
-			}
-	for (size_t k = 0; k < sizeof(counted) / sizeof(counted[0]); k++) {
-		if (seen[k] && !present)
-			present = kvmstat_exit_signals[k];
+	for (struct kvmstat_series *s = m->series; s; s = s->all)
+		if (s->exit_k >= 0 && s->vcpu < 0 && s->seen == m->refreshes) {
+			counted[s->exit_k] += s->last;
+			seen[s->exit_k] = true;
+		}
+	for (int k = 0; k < (int)(sizeof(counted) / sizeof(counted[0])); k++) {
+		if (seen[k] && present < 0)
+			present = k;
 		if (seen[k] && counted[k]) {
-			present = kvmstat_exit_signals[k];
+			present = k;
 			break;
 		}
 	}
-	if (present && strcmp(present, m->exit_signal) != 0) {
-		snprintf(m->exit_signal, sizeof(m->exit_signal), "%s", present);
+	if (present >= 0 && strcmp(kvmstat_exit_signals[present], m->exit_signal) != 0) {
+		snprintf(m->exit_signal, sizeof(m->exit_signal), "%s", kvmstat_exit_signals[present]);
+		m->exit_k = present;
 		if (m->view == KVMSTAT_VIEW_GUESTS || m->view == KVMSTAT_VIEW_VCPUS)
 			kvmstat_free_rows(m);
 	}
@@ -408,31 +438,43 @@ static void kvmstat_hist_push(struct kvmstat_row *r)
 	r->hist[KVMSTAT_HIST - 1] = (float)r->rate;
 }
 
-/* Sums series into rows; vanished series keep contributing their last value. */
+/* Sums series into rows; vanished series keep contributing their last value. A row's delta is
+ * what its series added at the last refresh, so rows built anew (another view) have theirs too. */
 static void kvmstat_aggregate(struct kvmstat_model *m)
 {
 	char key[128];
 
 	for (unsigned i = 0; i < m->nr_rows; i++) {
-		m->rows[i]->prev_raw = m->rows[i]->raw;
 		m->rows[i]->raw = 0;
+		m->rows[i]->delta = 0;
 		m->rows[i]->live = false;
+		m->rows[i]->window = 0;
 	}
-	for (unsigned b = 0; b < m->stab_size; b++)
-		for (struct kvmstat_series *s = m->stab[b]; s; s = s->next) {
-			struct kvmstat_row *r;
+	for (struct kvmstat_series *s = m->series; s; s = s->all) {
+		struct kvmstat_row *r;
 
-			if (!kvmstat_row_key(m, s, key, sizeof(key)) || !(r = kvmstat_row_get(m, key)))
-				continue;
-			r->raw += s->carried + s->last - s->base;
-			r->live |= s->seen == m->refreshes;
+		if (s->row_gen != m->row_gen) {	/* looked up once per view */
+			s->row = kvmstat_row_key(m, s, key, sizeof(key)) ? kvmstat_row_get(m, key) : NULL;
+			s->row_gen = m->row_gen;
 		}
+		if (!(r = s->row))
+			continue;
+		r->raw += s->carried + s->last - s->base;
+		if (s->seen != m->refreshes)
+			continue;
+		r->live = true;
+		r->delta += s->delta;
+		if (s->window > r->window)
+			r->window = s->window;
+	}
 	for (unsigned i = 0; i < m->nr_rows; i++) {
 		struct kvmstat_row *r = m->rows[i];
 
-		r->delta = r->raw > r->prev_raw ? r->raw - r->prev_raw : 0;
+		r->prev_raw = r->raw - r->delta;
 		r->total = r->raw - r->reset_base;
-		r->rate = m->interval > 0 ? (double)r->delta / m->interval : 0;
+		if (r->window <= 0 || r->window > m->interval)
+			r->window = m->interval;
+		r->rate = r->window > 0 ? (double)r->delta / r->window : 0;
 		kvmstat_hist_push(r);
 	}
 }
@@ -441,10 +483,9 @@ static void kvmstat_update_exit_total(struct kvmstat_model *m)
 {
 	uint64_t raw = 0, prev = 0, base = 0;
 
-	for (unsigned b = 0; b < m->stab_size; b++)
-		for (struct kvmstat_series *s = m->stab[b]; s; s = s->next)
-			if (s->vcpu < 0 && kvmstat_is_exit_signal(m, s->name))
-				raw += s->carried + s->last - s->base;
+	for (struct kvmstat_series *s = m->series; s; s = s->all)
+		if (s->vcpu < 0 && kvmstat_is_exit_signal(m, s))
+			raw += s->carried + s->last - s->base;
 	struct kvmstat_row *r = m->exit_signal[0] && m->view == KVMSTAT_VIEW_EVENTS ? kvmstat_row_get(m, m->exit_signal) : NULL;
 	if (r) {
 		prev = r->prev_raw;
@@ -455,6 +496,18 @@ static void kvmstat_update_exit_total(struct kvmstat_model *m)
 	m->exit_delta = raw > prev ? raw - prev : 0;
 	m->exit_total = raw - (base <= raw ? base : 0);
 	m->exit_rate = m->interval > 0 ? (double)m->exit_delta / m->interval : 0;
+}
+
+/* A counter that began after its source opened (ns > 0) counted only part of its first interval. */
+static void kvmstat_series_window(struct kvmstat_series *s, uint64_t ns)
+{
+	if (!ns)
+		s->window = 0;
+	else if (!s->seen || ns < s->ns)
+		s->window = (double)ns / 1e9;
+	else
+		s->window = (double)(ns - s->ns) / 1e9;
+	s->ns = ns;
 }
 
 static int kvmstat_read_sources(struct kvmstat_model *m)
@@ -475,15 +528,26 @@ static int kvmstat_read_sources(struct kvmstat_model *m)
 
 			if (!s)
 				return -ENOMEM;
+			uint64_t before = s->carried + s->last - s->base;
+
 			if (m->cur.v[k].value < s->last) {	/* a reused key (VM restarted): count anew */
 				s->carried += s->last - s->base;
 				s->base = 0;
 			}
 			s->last = m->cur.v[k].value;
+			s->delta = s->carried + s->last - s->base - before;
+			kvmstat_series_window(s, m->cur.v[k].ns);
 			s->seen = m->refreshes + 1;
 		}
 	}
 	return ret;
+}
+
+void kvmstat_model_settle(struct kvmstat_model *m)
+{
+	for (int i = 0; i < m->nr_src; i++)
+		if (m->src[i].ops->settle)
+			(void)!m->src[i].ops->settle(m->src[i].state);
 }
 
 int kvmstat_model_refresh(struct kvmstat_model *m, double now)
@@ -562,7 +626,8 @@ void kvmstat_model_sort(struct kvmstat_model *m, bool hide_zero)
 	bool children = m->dopt.drilldown || m->view == KVMSTAT_VIEW_VCPUS;
 
 	kvmstat_sort_mode = m->sort;
-	qsort(m->rows, m->nr_rows, sizeof(m->rows[0]), kvmstat_cmp_rows);
+	if (m->nr_rows)	/* m->rows is NULL before the first row (qsort's pointer must not be) */
+		qsort(m->rows, m->nr_rows, sizeof(m->rows[0]), kvmstat_cmp_rows);
 	for (unsigned i = 0; i < m->nr_rows; i++) {
 		struct kvmstat_row *p = m->rows[i];
 
@@ -658,7 +723,7 @@ int kvmstat_model_fields(struct kvmstat_model *m, bool all, struct dbgfs_samples
 	size_t w = 0;
 
 	for (int i = 0; i < m->nr_src; i++) {
-		/* tracepoints report every opened event on each read: listing them again is for -f help */
+		/* tracepoints report every event they count on each read: their rows name them */
 		if (!all && m->src[i].ops == &dbgfs_tracepoint_provider)
 			continue;
 		/* a QMP server serves one client at a time: ask through the open connection */
@@ -668,7 +733,8 @@ int kvmstat_model_fields(struct kvmstat_model *m, bool all, struct dbgfs_samples
 		if (ret < 0)
 			return live ? (snprintf(why, why_len, "QMP: %s", strerror(-ret)), ret) : ret;
 	}
-	qsort(out->v, out->n, sizeof(out->v[0]), kvmstat_cmp_names);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(out->v[0]), kvmstat_cmp_names);
 	for (size_t i = 0; i < out->n; i++)
 		if (!w || strcmp(out->v[w - 1].name, out->v[i].name) != 0)
 			out->v[w++] = out->v[i];

@@ -14,18 +14,19 @@
 #include "debugfs/debugfs.h"
 
 #define KVMSTAT_HIST 24
-#define KVMSTAT_MAX_SRC 3
+#define KVMSTAT_MAX_SRC 4
 #define KVMSTAT_DEFAULT_DELAY 3.0
 
 enum kvmstat_view { KVMSTAT_VIEW_EVENTS, KVMSTAT_VIEW_GUESTS, KVMSTAT_VIEW_VCPUS };
 enum kvmstat_sort { KVMSTAT_SORT_RATE, KVMSTAT_SORT_TOTAL };
-enum kvmstat_src_mask { KVMSTAT_SRC_DEBUGFS = 1, KVMSTAT_SRC_TRACEPOINTS = 2, KVMSTAT_SRC_QMP = 4 };
+enum kvmstat_src_mask { KVMSTAT_SRC_DEBUGFS = 1, KVMSTAT_SRC_TRACEPOINTS = 2, KVMSTAT_SRC_QMP = 4,
+			KVMSTAT_SRC_VMSCOPE = 8 /* every vmscope guest's QMP socket */ };
 
 struct kvmstat_opts {
 	bool once, log, csv, json, include_past, skip_zero, drilldown, per_vcpu;
 	unsigned sources;		/* enum kvmstat_src_mask; 0 = pick what works */
 	unsigned optional;		/* sources to add when they work (a vmscope guest's QMP socket) */
-	const char *log_file, *fields, *guest, *qmp;
+	const char *log_file, *fields, *guest, *qmp, *qmp_dir;
 	const char *debugfs_root, *tracefs_root, *proc_root;
 	int pid;
 	unsigned count;			/* --count: intervals before exiting, 0 = forever */
@@ -41,7 +42,9 @@ struct kvmstat_row {
 	bool live;		/* reported by the last read */
 	uint64_t total;		/* since start or the last reset */
 	uint64_t delta;		/* over the last interval */
-	double rate;		/* delta / interval */
+	double rate;		/* delta / window */
+	double window;		/* seconds the delta was counted: the interval, or less for a counter
+				 * that began within it (a tracepoint opened in the background) */
 	uint64_t raw, prev_raw, reset_base;
 	float hist[KVMSTAT_HIST];	/* rates, oldest first */
 	struct kvmstat_row *hnext;
@@ -68,6 +71,8 @@ struct kvmstat_model {
 	enum kvmstat_sort sort;
 	struct dbgfs_samples cur;
 	struct kvmstat_series **stab;	/* hash of (name, pid, vcpu) */
+	struct kvmstat_series *series;	/* all of them, newest first */
+	unsigned row_gen;		/* bumped when the rows are rebuilt (series cache their row) */
 	unsigned stab_size, nr_series;
 	struct kvmstat_row **rows;	/* all rows of the view (hash by key) */
 	struct kvmstat_row **rtab;
@@ -78,6 +83,7 @@ struct kvmstat_model {
 	double last_time;
 	unsigned refreshes;
 	char exit_signal[DBGFS_NAME_MAX];	/* the event the Total row sums */
+	int exit_k;				/* its index in the candidates */
 	uint64_t exit_total, exit_delta;
 	double exit_rate;
 	bool guest_gone;
@@ -92,6 +98,9 @@ int kvmstat_model_open(struct kvmstat_model *m, char *why, size_t why_len);
 void kvmstat_model_close(struct kvmstat_model *m, bool fast);
 void kvmstat_model_free(struct kvmstat_model *m);
 int kvmstat_model_refresh(struct kvmstat_model *m, double now);
+/* Waits until every source counts everything it will (tracepoints open most events in the
+ * background after the first ones). */
+void kvmstat_model_settle(struct kvmstat_model *m);
 /* Builds m->shown for the view: hide_zero drops rows with total and delta 0. */
 void kvmstat_model_sort(struct kvmstat_model *m, bool hide_zero);
 int kvmstat_model_set_filter(struct kvmstat_model *m, const char *regex, char *why, size_t why_len);
@@ -100,7 +109,8 @@ int kvmstat_model_set_drilldown(struct kvmstat_model *m, bool on, char *why, siz
 void kvmstat_model_set_view(struct kvmstat_model *m, enum kvmstat_view v);
 void kvmstat_model_reset(struct kvmstat_model *m);
 bool kvmstat_model_is_wanted(const struct kvmstat_model *m, const char *name);
-/* Every field name the open sources offer (for -f help and the log columns), sorted, unique. */
+/* Every field name the open sources offer, sorted, unique. all: also the tracepoints' (-f help,
+ * a log's columns); without it their rows stand for them. */
 int kvmstat_model_fields(struct kvmstat_model *m, bool all, struct dbgfs_samples *out, char *why, size_t why_len);
 /* The row of the current view with this key, or NULL. */
 const struct kvmstat_row *kvmstat_model_row(const struct kvmstat_model *m, const char *key);
@@ -124,6 +134,9 @@ struct kvmstat_log {
 	char **cols;
 	unsigned nr_cols;
 	unsigned *width;
+	const struct kvmstat_row **rows;	/* the columns' rows (cached per row_gen) */
+	unsigned row_gen, nr_rows;
+	char *line;			/* one line, written at once */
 	unsigned lines;
 	bool csv, json, skip_zero;
 };

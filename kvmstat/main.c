@@ -13,7 +13,7 @@
 
 #include "kvmstat/kvmstat.h"
 
-enum { OPT_JSON = 256, OPT_COUNT, OPT_QMP, OPT_DEBUGFS_ROOT, OPT_TRACEFS_ROOT, OPT_PROC_ROOT, OPT_VCPUS };
+enum { OPT_JSON = 256, OPT_COUNT, OPT_QMP, OPT_QMP_DIR, OPT_DEBUGFS_ROOT, OPT_TRACEFS_ROOT, OPT_PROC_ROOT, OPT_VCPUS };
 
 /* One table drives getopt and --help. */
 struct kvmstat_optdef {
@@ -42,6 +42,7 @@ static const struct kvmstat_optdef kvmstat_optdefs[] = {
 	{ "json", 0, OPT_JSON, NULL, "print one JSON object per interval" },
 	{ "count", 1, OPT_COUNT, "N", "stop after N intervals (-l, -L, --json)" },
 	{ "qmp", 1, OPT_QMP, "PATH", "read query-stats from the QMP socket PATH (QEMU or vmscope)" },
+	{ "qmp-dir", 1, OPT_QMP_DIR, "DIR", "find vmscope guests' QMP sockets in DIR (default /run/vmscope, $XDG_RUNTIME_DIR)" },
 	{ "debugfs-root", 1, OPT_DEBUGFS_ROOT, "DIR", "debugfs mount to read instead of the mounted one" },
 	{ "tracefs-root", 1, OPT_TRACEFS_ROOT, "DIR", "tracefs mount to read instead of the mounted one" },
 	{ "proc-root", 1, OPT_PROC_ROOT, "DIR", "procfs to read instead of /proc" },
@@ -77,7 +78,11 @@ static void kvmstat_usage(FILE *f)
 	fprintf(f, "\nSources: with none of -d, -t, --qmp, tracepoints are used, else debugfs; the one in use is\n"
 		   "named on stderr and in the status line. Tracepoints need root (or CAP_PERFMON) and tracefs\n"
 		   "(mount -t tracefs none /sys/kernel/tracing); debugfs needs debugfs mounted and readable\n"
-		   "(kernel lockdown forbids it). Interactive keys: h.\n"
+		   "(kernel lockdown forbids it). Without -p, -g, --qmp, -d or -t, every running vmscope guest's\n"
+		   "QMP socket is read too (vmscope-qmp: its own exact counters, per guest). The exit\n"
+		   "tracepoints count from the start; the others open in the background and appear once they\n"
+		   "count (their first rate is over the time they counted; -1 and logs wait for them).\n"
+		   "A field with no counter behind it prints \"-\". Interactive keys: h.\n"
 		   "Environment: NO_COLOR disables colours.\n");
 }
 
@@ -150,6 +155,7 @@ static int kvmstat_apply(struct kvmstat_opts *o, int c, const char *arg)
 	case OPT_JSON: o->json = true; return 0;
 	case OPT_COUNT: return kvmstat_parse_count(arg, &o->count);
 	case OPT_QMP: o->qmp = arg; return 0;
+	case OPT_QMP_DIR: o->qmp_dir = arg; return 0;
 	case OPT_DEBUGFS_ROOT: o->debugfs_root = arg; return 0;
 	case OPT_TRACEFS_ROOT: o->tracefs_root = arg; return 0;
 	case OPT_PROC_ROOT: o->proc_root = arg; return 0;
@@ -224,14 +230,19 @@ static int kvmstat_resolve_target(struct kvmstat_opts *o)
 }
 
 /* A vmscope guest's QMP socket (its own exact counters): /run/vmscope/PID.qmp or
- * $XDG_RUNTIME_DIR/vmscope-PID.qmp. Used next to the other sources when -p/-g names it. */
+ * $XDG_RUNTIME_DIR/vmscope-PID.qmp. Used next to the other sources when -p/-g names it; without
+ * -p, -g, --qmp or an explicit source, every running guest's socket is read. */
 static void kvmstat_find_vmscope_qmp(struct kvmstat_opts *o, char *path, size_t len)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 
+	if (!o->qmp && !o->pid && !o->sources) {	/* every guest's, next to the host-wide source */
+		o->optional |= KVMSTAT_SRC_VMSCOPE;
+		return;
+	}
 	if (o->qmp || !o->pid)
 		return;
-	snprintf(path, len, "%s/%d.qmp", dbgfs_default_vmscope_run, o->pid);
+	snprintf(path, len, "%s/%d.qmp", o->qmp_dir ? o->qmp_dir : dbgfs_default_vmscope_run, o->pid);
 	if (access(path, W_OK) != 0 && xdg && *xdg)
 		snprintf(path, len, "%s/vmscope-%d.qmp", xdg, o->pid);
 	if (access(path, W_OK) != 0)
@@ -301,6 +312,7 @@ static int kvmstat_run_batch(struct kvmstat_model *m)
 		while (!kvmstat_quit && kvmstat_now() < end &&
 		       (!m->opt.pid || kvmstat_pid_is_alive(m->opt.proc_root, m->opt.pid)))
 			kvmstat_sleep_until(m->opt.pid && end - kvmstat_now() > 0.05 ? kvmstat_now() + 0.05 : end);
+		kvmstat_model_settle(m);
 		ret = kvmstat_model_refresh(m, kvmstat_now());
 	}
 	if (m->opt.json) {
@@ -332,6 +344,8 @@ static int kvmstat_run_log(struct kvmstat_model *m)
 	if (l.path)
 		l.f = NULL;
 	ret = kvmstat_model_refresh(m, kvmstat_now());
+	next = kvmstat_now() + m->opt.delay;
+	kvmstat_model_settle(m);	/* every column counts before the header is printed */
 	if (ret >= 0)
 		ret = kvmstat_log_init(&l, m, why, sizeof(why));
 	if (ret < 0) {
@@ -339,7 +353,7 @@ static int kvmstat_run_log(struct kvmstat_model *m)
 		kvmstat_log_free(&l);
 		return 1;
 	}
-	for (next = kvmstat_now() + m->opt.delay; !kvmstat_quit && kvmstat_more(m, &done); next += m->opt.delay) {
+	for (; !kvmstat_quit && kvmstat_more(m, &done); next += m->opt.delay) {
 		kvmstat_sleep_until(next);
 		if (kvmstat_hup) {
 			kvmstat_hup = 0;
@@ -408,9 +422,6 @@ static int kvmstat_main(struct kvmstat_opts *o)
 		m.on_notice = kvmstat_stderr_notice;
 	if (o->per_vcpu)
 		m.view = KVMSTAT_VIEW_VCPUS;
-	/* the screen and --json intervals: open the exit events first, the rest over the next
-	 * refreshes (-1 and logs need every column from the start) */
-	m.dopt.lazy = (interactive || (o->json && !o->once)) && !o->fields;
 	ret = kvmstat_model_open(&m, why, sizeof(why));
 	if (ret < 0) {
 		kvmstat_model_free(&m);

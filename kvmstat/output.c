@@ -29,12 +29,13 @@ static const struct kvmstat_row *kvmstat_find_row(const struct kvmstat_model *m,
 }
 
 /* The columns: every field the sources offer that is wanted (children only with drilldown),
- * plus any row that appeared without being listed. */
-static int kvmstat_columns(struct kvmstat_model *m, char ***cols, unsigned *n)
+ * plus any row that appeared without being listed. listed: ask the tracepoints for their names
+ * too (a log's header, before every event has been read once); else their rows name them. */
+static int kvmstat_columns(struct kvmstat_model *m, bool listed, char ***cols, unsigned *n)
 {
 	struct dbgfs_samples f = { 0 };
 	char why[256];
-	int ret = kvmstat_model_fields(m, false, &f, why, sizeof(why));
+	int ret = kvmstat_model_fields(m, listed, &f, why, sizeof(why));
 	unsigned k = 0;
 
 	*cols = calloc(f.n + m->nr_rows + 1, sizeof(char *));
@@ -72,14 +73,18 @@ void kvmstat_print_batch(struct kvmstat_model *m, FILE *f)
 	char **cols;
 	unsigned n;
 
-	if (kvmstat_columns(m, &cols, &n) < 0)
+	if (kvmstat_columns(m, false, &cols, &n) < 0)
 		return;
 	qsort(cols, n, sizeof(cols[0]), kvmstat_cmp_str);
 	for (unsigned i = 0; i < n; i++) {
 		const struct kvmstat_row *r = kvmstat_find_row(m, cols[i]);
 
-		fprintf(f, "%-42s%10llu%10llu\n", cols[i], r ? (unsigned long long)r->total : 0ull,
-			r ? (unsigned long long)r->delta : 0ull);
+		/* a field that has not counted (not open yet, or unreadable) is "-", never 0 */
+		if (r)
+			fprintf(f, "%-42s%10llu%10llu\n", cols[i], (unsigned long long)r->total,
+				(unsigned long long)r->delta);
+		else
+			fprintf(f, "%-42s%10s%10s\n", cols[i], "-", "-");
 		free(cols[i]);
 	}
 	free(cols);
@@ -103,17 +108,23 @@ void kvmstat_print_fields(const struct dbgfs_samples *fields, FILE *f)
 
 int kvmstat_log_init(struct kvmstat_log *l, struct kvmstat_model *m, char *why, size_t why_len)
 {
-	int ret = kvmstat_columns(m, &l->cols, &l->nr_cols);
+	size_t line = 64 + 1;	/* the timestamp (at most 63 characters), the newline */
+	int ret = kvmstat_columns(m, true, &l->cols, &l->nr_cols);
 
 	if (ret < 0)
 		return ret;
 	l->width = calloc(l->nr_cols + 1, sizeof(unsigned));
-	if (!l->width)
+	l->rows = calloc(l->nr_cols + 1, sizeof(*l->rows));
+	if (!l->width || !l->rows)
 		return -ENOMEM;
 	for (unsigned i = 0; i < l->nr_cols; i++) {
 		size_t w = strlen(l->cols[i]);
 		l->width[i] = w > 9 ? (unsigned)w : 9;
+		line += 1 + (l->width[i] > 20 ? l->width[i] : 20);
 	}
+	l->line = malloc(line);
+	if (!l->line)
+		return -ENOMEM;
 	return l->path ? kvmstat_log_reopen(l, why, why_len) : 0;
 }
 
@@ -156,28 +167,61 @@ static void kvmstat_log_banner(struct kvmstat_log *l)
 	fputc('\n', l->f);
 }
 
+/* The columns' rows, looked up again only when the model rebuilt or added rows. */
+static void kvmstat_log_rows(struct kvmstat_log *l, struct kvmstat_model *m)
+{
+	if (l->row_gen == m->row_gen && l->nr_rows == m->nr_rows)
+		return;
+	for (unsigned i = 0; i < l->nr_cols; i++)
+		l->rows[i] = kvmstat_find_row(m, l->cols[i]);
+	l->row_gen = m->row_gen;
+	l->nr_rows = m->nr_rows;
+}
+
+/* Appends " %*llu" (or ",%llu") to p; the line buffer has room for every column. */
+static char *kvmstat_put_u64(char *p, uint64_t v, unsigned width, bool csv)
+{
+	char d[24];
+	unsigned n = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	*p++ = csv ? ',' : ' ';
+	for (unsigned i = n; !csv && i < width; i++)
+		*p++ = ' ';
+	while (n)
+		*p++ = d[--n];
+	return p;
+}
+
+static char *kvmstat_put_none(char *p, unsigned width, bool csv)
+{
+	*p++ = csv ? ',' : ' ';	/* not counting: an empty CSV field, "-" in text */
+	for (unsigned i = 1; !csv && i < width; i++)
+		*p++ = ' ';
+	if (!csv)
+		*p++ = '-';
+	return p;
+}
+
 void kvmstat_log_line(struct kvmstat_log *l, struct kvmstat_model *m, const char *timestamp)
 {
 	bool any = false;
+	char *p;
 
-	for (unsigned i = 0; i < l->nr_cols; i++) {
-		const struct kvmstat_row *r = kvmstat_find_row(m, l->cols[i]);
-		any |= r && r->delta;
-	}
+	kvmstat_log_rows(l, m);
+	for (unsigned i = 0; i < l->nr_cols; i++)
+		any |= l->rows[i] && l->rows[i]->delta;
 	if (l->skip_zero && !any)
 		return;
 	kvmstat_log_banner(l);
-	fputs(timestamp, l->f);
-	for (unsigned i = 0; i < l->nr_cols; i++) {
-		const struct kvmstat_row *r = kvmstat_find_row(m, l->cols[i]);
-		unsigned long long d = r ? (unsigned long long)r->delta : 0ull;
-
-		if (l->csv)
-			fprintf(l->f, ",%llu", d);
-		else
-			fprintf(l->f, " %*llu", (int)l->width[i], d);
-	}
-	fputc('\n', l->f);
+	p = l->line + snprintf(l->line, 64, "%.63s", timestamp);
+	for (unsigned i = 0; i < l->nr_cols; i++)
+		p = l->rows[i] ? kvmstat_put_u64(p, l->rows[i]->delta, l->width[i], l->csv)
+			       : kvmstat_put_none(p, l->width[i], l->csv);
+	*p++ = '\n';
+	fwrite(l->line, 1, (size_t)(p - l->line), l->f);
 	fflush(l->f);
 	l->lines++;
 }
@@ -188,6 +232,8 @@ void kvmstat_log_free(struct kvmstat_log *l)
 		free(l->cols[i]);
 	free(l->cols);
 	free(l->width);
+	free(l->rows);
+	free(l->line);
 	if (l->f && l->f != stdout)
 		fclose(l->f);
 }
@@ -218,7 +264,11 @@ void kvmstat_print_json(struct kvmstat_model *m, FILE *f, const char *timestamp)
 
 		fputs(i ? ",{\"name\":" : "{\"name\":", f);
 		kvmstat_json_str(f, r->key);
-		fprintf(f, ",\"total\":%llu,\"delta\":%llu}", (unsigned long long)r->total, (unsigned long long)r->delta);
+		fprintf(f, ",\"total\":%llu,\"delta\":%llu", (unsigned long long)r->total, (unsigned long long)r->delta);
+		/* a counter that began within the interval: how long its delta was counted */
+		if (r->window > 0 && r->window < m->interval - 0.0005 && !getenv("KVMSTAT_TIMESTAMP"))
+			fprintf(f, ",\"seconds\":%.6f", r->window);
+		fputc('}', f);
 	}
 	fputs("]}\n", f);
 	fflush(f);

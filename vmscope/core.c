@@ -141,10 +141,16 @@ static int opt_clock(struct vmscope *vs, const char *arg)
 
 static int opt_linux_decompress(struct vmscope *vs, const char *arg)
 {
-	if (strcmp(arg, "guest") && strcmp(arg, "host"))
-		return vmscope_usage_error(vs, "--linux-decompress '%s': expected guest or host", arg);
-	vs->linux_unpack = strcmp(arg, "host") == 0;
-	return 0;
+	static const char *const names[] = { [VMSCOPE_UNPACK_AUTO] = "auto", [VMSCOPE_UNPACK_GUEST] = "guest",
+					     [VMSCOPE_UNPACK_HOST] = "host" };
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(arg, names[i]) == 0) {
+			vs->linux_unpack = (enum vmscope_unpack)i;
+			return 0;
+		}
+	}
+	return vmscope_usage_error(vs, "--linux-decompress '%s': expected auto, guest or host", arg);
 }
 
 static int opt_help(struct vmscope *vs, const char *arg);
@@ -163,7 +169,7 @@ static const struct vmscope_option core_options[] = {
 	{ "smp", OPT_SMP, "N", "number of vCPUs (default 1)", opt_smp },
 	{ "accel", OPT_ACCEL, "ACCEL", "kvm, interp or auto (default auto: KVM when usable, else the interpreter)", opt_accel },
 	{ "kernel-irqchip", OPT_KERNEL_IRQCHIP, "on|off", "on: KVM's PIC, APICs and PIT; off: vmscope's PIC and PIT (default: on with --smp > 1 or Linux)", opt_kernel_irqchip },
-	{ "linux-decompress", OPT_LINUX_DECOMPRESS, "WHERE", "guest (default): the bzImage decompresses itself; host: vmscope unpacks its xz vmlinux", opt_linux_decompress },
+	{ "linux-decompress", OPT_LINUX_DECOMPRESS, "WHERE", "host: vmscope unpacks a bzImage's xz vmlinux; guest: it decompresses itself; auto (default): host for xz", opt_linux_decompress },
 	{ "clock", OPT_CLOCK, "SOURCE", "guest time: host (default) or icount[:SHIFT], 2^SHIFT ns per instruction (interp): repeatable runs", opt_clock },
 	{ "name", OPT_NAME, "NAME", "guest name (shown by kvmstat and QMP)", opt_name },
 	{ "serial", OPT_SERIAL, "DEV", "COM1: stdio (default), file:PATH or none", opt_serial },
@@ -311,8 +317,11 @@ static int core_load_linux(struct vmscope *vs, const void *buf, size_t len, stru
 	if (e)
 		return e;
 	opts.initrd = initrd;
-	e = vs->linux_unpack ? emu_load_linux_unpacked(vs->vm, &bz, buf, len, &opts, err)
-			     : emu_load_linux(vs->vm, &bz, buf, len, &opts, err);
+	if (vs->linux_unpack == VMSCOPE_UNPACK_HOST ||
+	    (vs->linux_unpack == VMSCOPE_UNPACK_AUTO && emu_load_bzimage_is_xz(&bz, buf, len)))
+		e = emu_load_linux_unpacked(vs->vm, &bz, buf, len, &opts, err);
+	else
+		e = emu_load_linux(vs->vm, &bz, buf, len, &opts, err);
 	free(initrd);
 	return e;
 }

@@ -44,7 +44,8 @@ struct vmscope {
 	uint64_t load_addr, entry;
 	bool entry_set;
 	enum vmscope_irqchip irqchip;	/* --kernel-irqchip */
-	bool linux_unpack;		/* --linux-decompress host: the loader unpacks vmlinux */
+	enum vmscope_unpack { VMSCOPE_UNPACK_AUTO = 0, VMSCOPE_UNPACK_GUEST, VMSCOPE_UNPACK_HOST }
+		linux_unpack;		/* --linux-decompress: who unpacks a bzImage's vmlinux */
 	const char *modules[VMSCOPE_MAX_MODULES];
 	unsigned nr_modules;
 	struct emu_vm *vm;		/* after the VM is created */

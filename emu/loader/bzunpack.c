@@ -51,6 +51,15 @@ static int unpack_payload(const struct emu_bzimage *bz, const uint8_t *b, size_t
 	return 0;
 }
 
+bool emu_load_bzimage_is_xz(const struct emu_bzimage *bz, const void *buf, size_t len)
+{
+	struct emu_load_error err;
+	const uint8_t *pl;
+	size_t pl_len;
+
+	return bz->entry64 && unpack_payload(bz, buf, len, &pl, &pl_len, &err) == 0;
+}
+
 /* xz → a malloc'd buffer of exactly the size the payload's last four bytes announce. */
 static int unpack_xz(const uint8_t *pl, size_t pl_len, uint8_t **out, size_t *out_len, struct emu_load_error *err)
 {

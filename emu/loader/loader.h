@@ -192,5 +192,7 @@ EMU_MUST_CHECK int emu_load_linux(struct emu_vm *vm, const struct emu_bzimage *b
  * proper's startup_64 (vmlinux's ELF entry) in long mode: the guest skips its decompressor. */
 EMU_MUST_CHECK int emu_load_linux_unpacked(struct emu_vm *vm, const struct emu_bzimage *bz, const void *buf,
 					   size_t len, const struct emu_linux_options *opts, struct emu_load_error *err);
+/* True when emu_load_linux_unpacked can try this image: a 64-bit kernel with an xz payload. */
+bool emu_load_bzimage_is_xz(const struct emu_bzimage *bz, const void *buf, size_t len);
 
 #endif

@@ -498,6 +498,53 @@ static void advance(struct x86_cpu *cpu, const struct x86_insn *in, int reg, uns
 
 typedef bool (*string_step)(struct x86_cpu *cpu, const struct x86_insn *in, unsigned size);
 
+/* The host address of lin when the TLB maps its page for this access (RAM, no watchpoint, for
+ * writes not a code page), else NULL. */
+static uint8_t *string_host(struct x86_cpu *cpu, const struct x86_tlbe *tlb, uint64_t lin)
+{
+	const struct x86_tlbe *e = &tlb[(lin >> 12) & (X86_TLB_SIZE - 1)];
+	return e->tag == ((lin & ~0xfffull) | cpu->tlb_user) ? (uint8_t *)(uintptr_t)(lin + e->addend) : NULL;
+}
+
+/* rep movs/stos in 64-bit mode with DF clear, up to max elements (and RCX): those that lie in one page on
+ * each side, in one go. Anything else (no TLB entry: a fault, MMIO, a watchpoint or a code page
+ * to come; an element across a page; a copy onto its own source ahead, which element order
+ * smears) is left to the element-by-element path. Returns the elements done. */
+static uint64_t string_fast(struct x86_cpu *cpu, const struct x86_insn *in, unsigned size, bool movs, uint64_t max)
+{
+	uint64_t dl = cpu->r[X86_RDI], sl = 0, k, n;
+	uint8_t *d, *src = NULL;
+	if (cpu->mode != X86_MODE_LONG64 || in->asz != 8 || (cpu->rflags & X86_DF))
+		return 0;
+	k = (4096 - (dl & 0xfff)) / size;
+	if (movs) {
+		sl = cpu->r[X86_RSI] + (in->seg >= X86_FS ? cpu->seg[in->seg].base : 0);
+		k = k < (4096 - (sl & 0xfff)) / size ? k : (4096 - (sl & 0xfff)) / size;
+	}
+	k = k < max ? k : max;
+	k = k < cpu->r[X86_RCX] ? k : cpu->r[X86_RCX];
+	n = k * size;
+	if (!k || !(d = string_host(cpu, cpu->tlb_w, dl)) || (movs && !(src = string_host(cpu, cpu->tlb_r, sl))))
+		return 0;
+	if (movs && d > src && d < src + n)
+		return 0;
+	if (movs)
+		memmove(d, src, n);
+	else if (size == 1)
+		memset(d, (int)(cpu->r[X86_RAX] & 0xff), n);
+	else
+		for (uint64_t i = 0; i < n; i += size)
+			x86_store_host(d + i, size, cpu->r[X86_RAX]);
+	cpu->r[X86_RDI] += n;
+	if (movs)
+		cpu->r[X86_RSI] += n;
+	cpu->r[X86_RCX] -= k;
+	return k;
+}
+
+static bool step_movs(struct x86_cpu *cpu, const struct x86_insn *in, unsigned size);
+static bool step_stos(struct x86_cpu *cpu, const struct x86_insn *in, unsigned size);
+
 /* Runs one element (no rep) or a rep loop in chunks; a step returns false to stop (repe/repne). */
 static void string_run(struct x86_cpu *cpu, const struct x86_insn *in, string_step step)
 {
@@ -508,10 +555,17 @@ static void string_run(struct x86_cpu *cpu, const struct x86_insn *in, string_st
 		return;
 	}
 	for (unsigned n = 0; cpu->r[X86_RCX] & am; n++, cpu->icount++) {	/* iterations count as work */
+		uint64_t k;
 		if (n == REP_CHUNK) {
 			cpu->next_rip = cpu->rip;	/* resume later: interrupts may come in between */
 			cpu->end_block = true;
 			return;
+		}
+		if ((step == step_movs || step == step_stos) &&
+		    (k = string_fast(cpu, in, size, step == step_movs, REP_CHUNK - n))) {
+			n += (unsigned)k - 1;
+			cpu->icount += k - 1;
+			continue;
 		}
 		bool go = step(cpu, in, size);
 		x86_set_reg(cpu, X86_RCX, in->asz, false, cpu->r[X86_RCX] - 1);

@@ -10,42 +10,55 @@
 #define R0(in) (cpu->r[(in)->op[0].reg])
 #define R1(in) (cpu->r[(in)->op[1].reg])
 
+/* A 32- or 64-bit general register (not AH-BH). */
+static bool plain_reg(const struct x86_opnd *o)
+{
+	return o->type == X86_OT_REG && !o->hi8 && (o->size == 8 || o->size == 4);
+}
+
 #define ALL_FLAGS X86_ARITH_FLAGS
 #define OSZAP (X86_OF | X86_SF | X86_ZF | X86_AF | X86_PF)
 
 /* One register ALU handler: T is the operand type (32-bit results are zero-extended into the
  * 64-bit register), SRC the second operand, FLAGS false for the variant the block's flag
  * liveness picks when a later instruction overwrites every flag this one sets. */
-#define ALU_ONE(fname, T, SRC, expr, lfop, write, FLAGS)                                     \
+enum { FL_NONE, FL_LAZY, FL_CF };	/* flag-less, lazy record, only CF (eagerly) */
+#define ALU_ONE(fname, T, SRC, expr, cf, lfop, write, FLAGS)                                 \
 	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)                    \
 	{                                                                                    \
 		uint64_t a = (T)R0(in), b = (T)(SRC), res = (T)(expr);                       \
 		if (write)                                                                   \
 			R0(in) = res;                                                        \
-		if (FLAGS)                                                                   \
+		if (FLAGS == FL_LAZY)                                                        \
 			x86_lf_set(cpu, lfop, sizeof(T), res, a, b);                         \
-		else                                                                         \
-			(void)a, (void)b;                                                    \
+		else if (FLAGS == FL_CF)                                                     \
+			x86_set_arith(cpu, (cf) ? X86_CF : 0);                               \
+		(void)a, (void)b;                                                            \
 		x86_chain(cpu, in);                                                          \
 	}
 
-#define ALU_RR(name, expr, lfop, write)                                          \
-	ALU_ONE(name##_rr64, uint64_t, R1(in), expr, lfop, write, true)          \
-	ALU_ONE(name##_rr32, uint32_t, R1(in), expr, lfop, write, true)          \
-	ALU_ONE(name##_ri64, uint64_t, in->imm, expr, lfop, write, true)         \
-	ALU_ONE(name##_ri32, uint32_t, in->imm, expr, lfop, write, true)         \
-	ALU_ONE(name##_rr64_nf, uint64_t, R1(in), expr, lfop, write, false)      \
-	ALU_ONE(name##_rr32_nf, uint32_t, R1(in), expr, lfop, write, false)      \
-	ALU_ONE(name##_ri64_nf, uint64_t, in->imm, expr, lfop, write, false)     \
-	ALU_ONE(name##_ri32_nf, uint32_t, in->imm, expr, lfop, write, false)
+#define ALU_RR(name, expr, cf, lfop, write)                                               \
+	ALU_ONE(name##_rr64, uint64_t, R1(in), expr, cf, lfop, write, FL_LAZY)            \
+	ALU_ONE(name##_rr32, uint32_t, R1(in), expr, cf, lfop, write, FL_LAZY)            \
+	ALU_ONE(name##_ri64, uint64_t, in->imm, expr, cf, lfop, write, FL_LAZY)           \
+	ALU_ONE(name##_ri32, uint32_t, in->imm, expr, cf, lfop, write, FL_LAZY)           \
+	ALU_ONE(name##_rr64_nf, uint64_t, R1(in), expr, cf, lfop, write, FL_NONE)         \
+	ALU_ONE(name##_rr32_nf, uint32_t, R1(in), expr, cf, lfop, write, FL_NONE)         \
+	ALU_ONE(name##_ri64_nf, uint64_t, in->imm, expr, cf, lfop, write, FL_NONE)        \
+	ALU_ONE(name##_ri32_nf, uint32_t, in->imm, expr, cf, lfop, write, FL_NONE)        \
+	ALU_ONE(name##_rr64_cf, uint64_t, R1(in), expr, cf, lfop, write, FL_CF)           \
+	ALU_ONE(name##_rr32_cf, uint32_t, R1(in), expr, cf, lfop, write, FL_CF)           \
+	ALU_ONE(name##_ri64_cf, uint64_t, in->imm, expr, cf, lfop, write, FL_CF)          \
+	ALU_ONE(name##_ri32_cf, uint32_t, in->imm, expr, cf, lfop, write, FL_CF)
 
-ALU_RR(f_add, a + b, X86_LF_ADD, true)
-ALU_RR(f_sub, a - b, X86_LF_SUB, true)
-ALU_RR(f_and, a & b, X86_LF_LOGIC, true)
-ALU_RR(f_or, a | b, X86_LF_LOGIC, true)
-ALU_RR(f_xor, a ^ b, X86_LF_LOGIC, true)
-ALU_RR(f_cmp, a - b, X86_LF_SUB, false)
-ALU_RR(f_test, a & b, X86_LF_LOGIC, false)
+/* The CF expressions are on the operand-sized values a, b and res. */
+ALU_RR(f_add, a + b, res < a, X86_LF_ADD, true)
+ALU_RR(f_sub, a - b, a < b, X86_LF_SUB, true)
+ALU_RR(f_and, a & b, 0, X86_LF_LOGIC, true)
+ALU_RR(f_or, a | b, 0, X86_LF_LOGIC, true)
+ALU_RR(f_xor, a ^ b, 0, X86_LF_LOGIC, true)
+ALU_RR(f_cmp, a - b, a < b, X86_LF_SUB, false)
+ALU_RR(f_test, a & b, 0, X86_LF_LOGIC, false)
 
 static void f_mov_rr64(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = R1(in); x86_chain(cpu, in); }
 static void f_mov_rr32(struct x86_cpu *cpu, const struct x86_insn *in) { R0(in) = (uint32_t)R1(in); x86_chain(cpu, in); }
@@ -60,13 +73,18 @@ static inline __attribute__((always_inline)) bool quick_cf(const struct x86_cpu 
 {
 	const struct x86_lazy *l = &cpu->lf;
 	uint64_t m = size_mask[l->size & 15];
+	if (l->op == X86_LF_NONE) {	/* eager: after a CF-only variant, or a rotate */
+		*cf = cpu->rflags & X86_CF;
+		return true;
+	}
 	switch (l->op) {
-	case X86_LF_NONE: *cf = cpu->rflags & X86_CF; return true;
 	case X86_LF_LOGIC: *cf = false; return true;
 	case X86_LF_INC: case X86_LF_DEC: *cf = l->b; return true;
 	case X86_LF_ROT: *cf = l->rot_flags & 1; return true;
 	case X86_LF_ADD: *cf = (l->res & m) < (l->a & m); return true;
 	case X86_LF_SUB: *cf = (l->a & m) < (l->b & m); return true;
+	case X86_LF_ADC: *cf = l->cin ? (l->res & m) <= (l->a & m) : (l->res & m) < (l->a & m); return true;
+	case X86_LF_SBB: *cf = l->cin ? (l->a & m) <= (l->b & m) : (l->a & m) < (l->b & m); return true;
 	default: return false;
 	}
 }
@@ -171,6 +189,67 @@ ROT_ONE(f_rol_ri64_nf, ROL_RES, res & 1, (res >> 63) ^ (res & 1), ROT_NF)
 ROT_ONE(f_ror_ri64, ROR_RES, res >> 63, ((res >> 63) ^ (res >> 62)) & 1, ROT_LAZY)
 ROT_ONE(f_ror_ri64_eager, ROR_RES, res >> 63, ((res >> 63) ^ (res >> 62)) & 1, ROT_EAGER)
 ROT_ONE(f_ror_ri64_nf, ROR_RES, res >> 63, ((res >> 63) ^ (res >> 62)) & 1, ROT_NF)
+
+/* mul r64 (rdx:rax = rax * r64) and imul r, r / imul r, r, imm (32/64-bit registers): CF = OF =
+ * the product did not fit; the other four flags stay as they were (this AMD host, as the generic
+ * handlers), so the flags go like a rotate's (three flavours, see ROT_ONE). */
+#define MUL_FLAGS(KIND, ovf)                                                         \
+	do {                                                                         \
+		if (KIND == ROT_LAZY)                                                \
+			x86_rot_flags(cpu, (ovf), (ovf));                            \
+		else if (KIND == ROT_EAGER)                                          \
+			x86_set_arith(cpu, (ovf) ? X86_CF | X86_OF : 0);             \
+	} while (0)
+
+#define MUL_ONE(fname, KIND)                                                         \
+	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)             \
+	{                                                                            \
+		unsigned __int128 p = (unsigned __int128)cpu->r[X86_RAX] * R0(in);   \
+		uint64_t hi = (uint64_t)(p >> 64);                                   \
+		cpu->r[X86_RAX] = (uint64_t)p;                                       \
+		cpu->r[X86_RDX] = hi;                                                \
+		MUL_FLAGS(KIND, hi != 0);                                            \
+		x86_chain(cpu, in);                                                  \
+	}
+
+MUL_ONE(f_mul_r64, ROT_LAZY)
+MUL_ONE(f_mul_r64_eager, ROT_EAGER)
+MUL_ONE(f_mul_r64_nf, ROT_NF)
+
+/* ST: signed type, WT: twice as wide, UT: unsigned; SRC the second factor */
+#define IMUL_ONE(fname, ST, WT, UT, SRC, KIND)                                       \
+	static void fname(struct x86_cpu *cpu, const struct x86_insn *in)             \
+	{                                                                            \
+		WT p = (WT)(ST)(SRC) * (ST)(in->nops == 3 ? R1(in) : R0(in));        \
+		UT lo = (UT)p;                                                       \
+		R0(in) = lo;                                                         \
+		MUL_FLAGS(KIND, p != (WT)(ST)lo);                                    \
+		x86_chain(cpu, in);                                                  \
+	}
+
+#define IMUL(name, ST, WT, UT, SRC)                                     \
+	IMUL_ONE(name, ST, WT, UT, SRC, ROT_LAZY)                       \
+	IMUL_ONE(name##_eager, ST, WT, UT, SRC, ROT_EAGER)              \
+	IMUL_ONE(name##_nf, ST, WT, UT, SRC, ROT_NF)
+
+IMUL(f_imul_rr64, int64_t, __int128, uint64_t, R1(in))
+IMUL(f_imul_rr32, int32_t, int64_t, uint32_t, R1(in))
+IMUL(f_imul_rri64, int64_t, __int128, uint64_t, in->imm)
+IMUL(f_imul_rri32, int32_t, int64_t, uint32_t, in->imm)
+
+static x86_handler specialize_mul(const struct x86_insn *in)
+{
+	const struct x86_opnd *a = &in->op[0], *b = &in->op[1];
+	if (in->fn == x86_h_mul && in->nops == 1 && plain_reg(a) && a->size == 8)
+		return f_mul_r64;
+	if (in->fn != x86_h_imul || !plain_reg(a) || !plain_reg(b) || b->size != a->size)
+		return NULL;
+	if (in->nops == 2)
+		return a->size == 8 ? f_imul_rr64 : f_imul_rr32;
+	if (in->nops == 3 && in->op[2].type == X86_OT_IMM)
+		return a->size == 8 ? f_imul_rri64 : f_imul_rri32;
+	return NULL;
+}
 
 /* lea r64, [base + disp] (no index, 64-bit addressing) */
 static void f_lea_bd64(struct x86_cpu *cpu, const struct x86_insn *in)
@@ -286,8 +365,6 @@ static void f_ret64(struct x86_cpu *cpu, const struct x86_insn *in)
 	x86_chain(cpu, in);
 }
 
-static bool plain_reg(const struct x86_opnd *o);
-
 static x86_handler specialize_stack64(const struct x86_insn *in)
 {
 	const struct x86_opnd *a = &in->op[0];
@@ -376,23 +453,33 @@ struct flag_row {
 	uint16_t rd, wr;
 	x86_handler nf;		/* nothing it writes is live */
 	x86_handler eager;	/* rol/ror: CF/OF live, the flags it keeps dead */
+	x86_handler cf;		/* of what it writes only CF is live: CF set eagerly */
 };
 
-#define FL4(name, rd, wr)                                                       \
-	{ name##_rr64, rd, wr, name##_rr64_nf, NULL }, { name##_rr32, rd, wr, name##_rr32_nf, NULL }, \
-	{ name##_ri64, rd, wr, name##_ri64_nf, NULL }, { name##_ri32, rd, wr, name##_ri32_nf, NULL }
-#define FL2(name, rd, wr) { name##64, rd, wr, name##64_nf, NULL }, { name##32, rd, wr, name##32_nf, NULL }
+#define FL4(name, rd, wr)                                                                              \
+	{ name##_rr64, rd, wr, name##_rr64_nf, NULL, name##_rr64_cf },                                 \
+	{ name##_rr32, rd, wr, name##_rr32_nf, NULL, name##_rr32_cf },                                 \
+	{ name##_ri64, rd, wr, name##_ri64_nf, NULL, name##_ri64_cf },                                 \
+	{ name##_ri32, rd, wr, name##_ri32_nf, NULL, name##_ri32_cf }
+#define FL2(name, rd, wr) { name##64, rd, wr, name##64_nf, NULL, NULL }, { name##32, rd, wr, name##32_nf, NULL, NULL }
 
 static const struct flag_row flag_rows[] = {
 	FL4(f_add, 0, ALL_FLAGS), FL4(f_sub, 0, ALL_FLAGS), FL4(f_and, 0, ALL_FLAGS), FL4(f_or, 0, ALL_FLAGS),
 	FL4(f_xor, 0, ALL_FLAGS), FL4(f_cmp, 0, ALL_FLAGS), FL4(f_test, 0, ALL_FLAGS),
 	FL2(f_inc, 0, OSZAP), FL2(f_dec, 0, OSZAP), FL2(f_shl_ri, 0, ALL_FLAGS), FL2(f_shr_ri, 0, ALL_FLAGS),
-	{ f_adc_rr64, X86_CF, ALL_FLAGS, f_adc_rr64_nf, NULL }, { f_adc_ri64, X86_CF, ALL_FLAGS, f_adc_ri64_nf, NULL },
-	{ f_sbb_rr64, X86_CF, ALL_FLAGS, f_sbb_rr64_nf, NULL }, { f_sbb_ri64, X86_CF, ALL_FLAGS, f_sbb_ri64_nf, NULL },
-	{ f_rol_ri64, 0, X86_CF | X86_OF, f_rol_ri64_nf, f_rol_ri64_eager },
-	{ f_ror_ri64, 0, X86_CF | X86_OF, f_ror_ri64_nf, f_ror_ri64_eager },
-	{ f_mov_rr64, 0, 0, NULL, NULL }, { f_mov_rr32, 0, 0, NULL, NULL }, { f_mov_ri64, 0, 0, NULL, NULL },
-	{ f_mov_ri32, 0, 0, NULL, NULL }, { f_lea_bd64, 0, 0, NULL, NULL },
+	{ f_adc_rr64, X86_CF, ALL_FLAGS, f_adc_rr64_nf, NULL, NULL },
+	{ f_adc_ri64, X86_CF, ALL_FLAGS, f_adc_ri64_nf, NULL, NULL },
+	{ f_sbb_rr64, X86_CF, ALL_FLAGS, f_sbb_rr64_nf, NULL, NULL },
+	{ f_sbb_ri64, X86_CF, ALL_FLAGS, f_sbb_ri64_nf, NULL, NULL },
+	{ f_rol_ri64, 0, X86_CF | X86_OF, f_rol_ri64_nf, f_rol_ri64_eager, NULL },
+	{ f_ror_ri64, 0, X86_CF | X86_OF, f_ror_ri64_nf, f_ror_ri64_eager, NULL },
+	{ f_mul_r64, 0, X86_CF | X86_OF, f_mul_r64_nf, f_mul_r64_eager, NULL },
+	{ f_imul_rr64, 0, X86_CF | X86_OF, f_imul_rr64_nf, f_imul_rr64_eager, NULL },
+	{ f_imul_rr32, 0, X86_CF | X86_OF, f_imul_rr32_nf, f_imul_rr32_eager, NULL },
+	{ f_imul_rri64, 0, X86_CF | X86_OF, f_imul_rri64_nf, f_imul_rri64_eager, NULL },
+	{ f_imul_rri32, 0, X86_CF | X86_OF, f_imul_rri32_nf, f_imul_rri32_eager, NULL },
+	{ f_mov_rr64, 0, 0, NULL, NULL, NULL }, { f_mov_rr32, 0, 0, NULL, NULL, NULL }, { f_mov_ri64, 0, 0, NULL, NULL, NULL },
+	{ f_mov_ri32, 0, 0, NULL, NULL, NULL }, { f_lea_bd64, 0, 0, NULL, NULL, NULL },
 };
 
 static const struct flag_row *flag_row(x86_handler fn)
@@ -407,7 +494,7 @@ bool x86_is_rip_free(x86_handler fn)
 {
 	for (unsigned i = 0; i < sizeof(flag_rows) / sizeof(flag_rows[0]); i++) {
 		const struct flag_row *r = &flag_rows[i];
-		if (fn == r->fn || (r->nf && fn == r->nf) || (r->eager && fn == r->eager))
+		if (fn == r->fn || (r->nf && fn == r->nf) || (r->eager && fn == r->eager) || (r->cf && fn == r->cf))
 			return true;
 	}
 	return false;
@@ -426,6 +513,8 @@ static x86_handler flags_variant(const struct x86_insn *in, uint16_t *live)
 		fn = r->nf;
 	else if (r->eager && !(*live & ALL_FLAGS & ~r->wr))
 		fn = r->eager;
+	else if (r->cf && (*live & r->wr) == X86_CF && !(*live & ALL_FLAGS & ~r->wr))
+		fn = r->cf;
 	*live = (uint16_t)((*live & ~r->wr) | r->rd);
 	return fn;
 }
@@ -461,11 +550,6 @@ static const struct fast_row fast_rows[] = {
 	{ x86_h_shr, NULL, NULL, f_shr_ri64, f_shr_ri32 },
 };
 
-static bool plain_reg(const struct x86_opnd *o)
-{
-	return o->type == X86_OT_REG && !o->hi8 && (o->size == 8 || o->size == 4);
-}
-
 x86_handler x86_specialize(const struct x86_insn *in)
 {
 	const struct x86_opnd *a = &in->op[0], *b = &in->op[1];
@@ -475,6 +559,8 @@ x86_handler x86_specialize(const struct x86_insn *in)
 	if ((m = specialize_mem64(in)))
 		return m;
 	if (in->fn != x86_h_jcc && (m = specialize_stack64(in)))
+		return m;
+	if ((m = specialize_mul(in)))
 		return m;
 	if (in->fn == x86_h_inc && in->nops == 1 && plain_reg(a))
 		return a->size == 8 ? f_inc64 : f_inc32;

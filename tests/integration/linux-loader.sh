@@ -112,6 +112,11 @@ if mkpacked "$tmp/packed.bin" 2>"$tmp/err"; then
 	run "unpacked on the host: startup_64 of the vmlinux inside" 7 "" -- -m 32 --linux-decompress host \
 		--kernel "$tmp/packed.bin" --initrd "$tmp/initrd" --append "console=ttyS0 unpacked"
 	same_output "unpacked on the host: command line and initrd reach the kernel" 'console=ttyS0 unpacked\nINITRD-OK\n'
+	run "the default (auto) unpacks an xz kernel on the host" 7 "" -- -m 32 --kernel "$tmp/packed.bin" \
+		--append "console=ttyS0 auto"
+	same_output "auto: the unpacked kernel ran" 'console=ttyS0 auto\n'
+	run "--linux-decompress guest enters the compressed kernel (tiny-bzimage's own entry)" 7 "" -- -m 32 \
+		--linux-decompress guest --kernel "$tmp/packed.bin" --append "console=ttyS0 guest"
 	cp "$tmp/packed.bin" "$tmp/badxz.bin"
 	printf 'XXXX' | dd of="$tmp/badxz.bin" bs=1 seek=$(($(stat -c %s "$tmp/badxz.bin") - 40)) conv=notrunc status=none
 	run "unpacked on the host: a damaged xz stream" 4 "xz payload does not unpack" -- -m 32 --linux-decompress host \
@@ -123,7 +128,7 @@ run "--linux-decompress host: no payload in the header" 4 "payload .* is not ins
 	--linux-decompress host --kernel "$tiny"
 run "--linux-decompress host: a 32-bit kernel" 4 "32-bit kernel .* cannot be entered at its 64-bit startup_64" -- \
 	-m 32 --linux-decompress host --kernel "$tiny32"
-run "--linux-decompress sideways is refused" 2 "--linux-decompress 'sideways': expected guest or host" -- \
+run "--linux-decompress sideways is refused" 2 "--linux-decompress 'sideways': expected auto, guest or host" -- \
 	--linux-decompress sideways --kernel "$tiny"
 
 # ---- the guest's reboot: reset bit of port 0xcf9 (Linux reboot=p) ends vmscope with status 0 ----

@@ -87,6 +87,38 @@ tp_vmscope() {
 	else tap_fail "tracepoints-vmscope-kvm_pio" "kvm_pio ${n:-none} < $N: $(cat "$tmp/vt.out" "$tmp/vt.err" "$tmp/vs.err")"; fi
 }
 
+# A vCPU thread that starts after kvmstat -p gets counters of its own: the process is stopped
+# before exec (one thread), kvmstat attaches, vmscope -S creates "vcpu0" paused; once kvmstat has
+# refreshed twice since (a rescan each), QMP cont runs the guest: vcpu0's own kvm_pio row has the
+# N writes (before, later threads were only summed into their creator and had no vCPU rows).
+tp_vmscope_late_vcpu() {
+	local sock=$tmp/late.sock out=$tmp/late.json
+	sh -c 'kill -STOP $$; exec "$@"' sh $B/vmscope -S --accel kvm --kernel "$GUEST" --append "iters=$N" \
+		--qmp "unix:$sock" --serial "file:$tmp/late.serial" 2>"$tmp/late.err" &
+	local vp=$!; pids+=($vp)
+	for _ in $(seq 200); do [ "$(awk '{ print $3 }' /proc/$vp/stat 2>/dev/null)" = T ] && break; sleep 0.01; done
+	"$K" --json --vcpus -t -p $vp -s 0.1 --count 600 -f '^kvm_(pio|userspace_exit)$' >"$out" 2>"$tmp/late.k.err" &
+	local kp=$!; pids+=($kp)
+	wait_for "$tmp/late.k.err" "reading tracepoints"
+	kill -CONT $vp
+	local named=
+	for _ in $(seq 400); do grep -qx vcpu0 /proc/$vp/task/*/comm 2>/dev/null && { named=1; break; }; sleep 0.05; done
+	local lines; lines=$(wc -l <"$out")
+	for _ in $(seq 400); do [ "$(wc -l <"$out")" -ge $((lines + 2)) ] && break; sleep 0.05; done
+	for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.01; done
+	qmp "$sock" '{"execute": "cont"}' >/dev/null
+	wait $vp
+	local n=0
+	for _ in $(seq 400); do
+		n=$(grep -o '"name":"vcpu0/kvm_pio","total":[0-9]*' "$out" | tail -1 | sed 's/.*://')
+		[ "${n:-0}" -ge $N ] && break; sleep 0.05
+	done
+	kill $kp 2>/dev/null; wait $kp 2>/dev/null
+	if [ -z "$named" ]; then tap_fail "tracepoints-late-vcpu-thread" "no thread named vcpu0 in $vp: $(cat "$tmp/late.err")"
+	elif [ "${n:-0}" -ge $N ]; then tap_ok "tracepoints-late-vcpu-thread (vcpu0/kvm_pio $n >= $N)"
+	else tap_fail "tracepoints-late-vcpu-thread" "vcpu0/kvm_pio ${n:-none} < $N: $(tail -2 "$out") $(cat "$tmp/late.k.err")"; fi
+}
+
 # ---- QMP provider against a real QEMU: exits of the halted guest >= N (io_exits where the
 # host counts them: the nested PVM host here counts port I/O in "exits" only) ----
 qmp_qemu() {
@@ -136,6 +168,45 @@ qmp_vmscope() {
 	if [ ! -e "$sock" ]; then tap_ok "qmp-vmscope-$accel-socket-removed"; else tap_fail "qmp-vmscope-$accel-socket-removed" "$sock left behind"; fi
 }
 
+# ---- without -p: every vmscope guest's QMP socket (here in --qmp-dir), stale ones skipped ----
+qmp_discovery() {
+	local run=$tmp/run; mkdir -p "$run"
+	local a b d
+	sh -c 'exec "$@" --qmp "unix:'"$run"'/$$.qmp"' sh $B/vmscope --accel kvm --kernel "$GUEST" --append "iters=$N" \
+		--serial "file:$tmp/da.serial" --no-shutdown --name "kvmstat-disc-a" 2>"$tmp/da.err" &
+	a=$!; pids+=($a)
+	sh -c 'exec "$@" --qmp "unix:'"$run"'/vmscope-$$.qmp"' sh $B/vmscope --accel kvm --kernel "$GUEST" --append "iters=$N" \
+		--serial "file:$tmp/db.serial" --no-shutdown --name "kvmstat-disc-b" 2>"$tmp/db.err" &
+	b=$!; pids+=($b)
+	sleep 0 & d=$!; wait $d	# a pid that has ended: its socket file is stale
+	python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$run/$d.qmp"
+	if ! wait_for "$tmp/da.serial" "writes of" || ! wait_for "$tmp/db.serial" "writes of"; then
+		tap_fail "qmp-discovery" "guests did not finish: $(cat "$tmp/da.err" "$tmp/db.err")"; return; fi
+	for _ in $(seq 200); do [ -S "$run/$a.qmp" ] && [ -S "$run/vmscope-$b.qmp" ] && break; sleep 0.01; done
+	"$K" --qmp-dir "$run" -1 -i -s 0.1 -f '^vmscope\.pio_unassigned_writes$' >"$tmp/d.out" 2>"$tmp/d.err"
+	local rc=$? n; n=$(awk '$1 == "vmscope.pio_unassigned_writes" { print $2 }' "$tmp/d.out")
+	if [ $rc = 0 ] && [ "${n:-0}" = $((2 * N)) ] && grep -q "vmscope-qmp" "$tmp/d.err" && ! grep -q "$d" "$tmp/d.err"; then
+		tap_ok "qmp-discovery-every-guest ($n == 2 x $N, stale socket skipped quietly)"
+	else tap_fail "qmp-discovery-every-guest" "exit $rc, writes ${n:-none} != $((2 * N)): $(cat "$tmp/d.out" "$tmp/d.err")"; fi
+	# the screen's per-guest view (key b) names each guest from its command line
+	if command -v tmux >/dev/null; then
+		local T="tmux -L kvmstat-live-$$" shot=""
+		$T -f /dev/null new-session -d -s ui -x 120 -y 40 \
+			"env TERM=xterm-256color LANG=C.UTF-8 $(realpath "$K") --qmp-dir $run -i -s 0.2; sleep 30"
+		for _ in $(seq 100); do $T capture-pane -p -t ui | grep -q "kvm statistics" && break; sleep 0.05; done
+		$T send-keys -t ui b
+		for _ in $(seq 100); do
+			shot=$($T capture-pane -p -t ui)
+			grep -q "kvmstat-disc-a ($a)" <<<"$shot" && grep -q "kvmstat-disc-b ($b)" <<<"$shot" && break; sleep 0.05
+		done
+		$T kill-server 2>/dev/null
+		if grep -q "kvmstat-disc-a ($a)" <<<"$shot" && grep -q "kvmstat-disc-b ($b)" <<<"$shot"; then
+			tap_ok "qmp-discovery-guests-named"
+		else tap_fail "qmp-discovery-guests-named" "$(head -20 <<<"$shot")"; fi
+	else tap_skip "qmp-discovery-guests-named" "tmux not installed"; fi
+	kill $a $b 2>/dev/null; wait $a $b 2>/dev/null
+}
+
 if why=$(qemu_usable); then
 	if why=$(tracefs_ok); then tp_qemu; else tap_skip "tracepoints-qemu-kvm_pio" "tracepoints unavailable: $why"; fi
 	qmp_qemu
@@ -144,8 +215,10 @@ else
 	tap_skip "qmp-qemu-exits" "$why"
 fi
 if [ -x $B/vmscope ] && $B/vmscope --help 2>&1 | grep -q -- '--qmp'; then
-	if why=$(tracefs_ok); then tp_vmscope; else tap_skip "tracepoints-vmscope-kvm_pio" "tracepoints unavailable: $why"; fi
+	if why=$(tracefs_ok); then tp_vmscope; tp_vmscope_late_vcpu
+	else tap_skip "tracepoints-vmscope-kvm_pio" "tracepoints unavailable: $why"; tap_skip "tracepoints-late-vcpu-thread" "$why"; fi
 	qmp_vmscope kvm
+	qmp_discovery
 	if $B/vmscope --help 2>&1 | grep -q interp; then qmp_vmscope interp; else tap_skip "qmp-vmscope-interp-exact" "vmscope has no interpreter backend yet (--accel interp)"; fi
 else
 	tap_skip "tracepoints-vmscope-kvm_pio" "vmscope with --qmp not built yet"

@@ -60,12 +60,13 @@ except subprocess.TimeoutExpired:
     sys.exit(124)
 PY
 }
-# Sets vmscope_argv to the vmscope command line with accelerator $1, the kernel unpacked by
-# --linux-decompress ${LINUX_DECOMPRESS:-host} (host: the loader unpacks vmlinux, guest: the
-# kernel's own decompressor runs, 20 s more under the interpreter) and $2 appended to the
-# kernel command line (vmscope_shell=1, vmscope_kallsyms=gdb: see tests/linux/init).
+# Sets vmscope_argv to the vmscope command line with accelerator $1, --linux-decompress
+# ${LINUX_DECOMPRESS:-auto} (auto, the default, is host for Debian's xz kernel: the loader
+# unpacks vmlinux; guest: the kernel's own decompressor runs, 20 s more under the interpreter)
+# and $2 appended to the kernel command line (vmscope_shell=1, vmscope_kallsyms=gdb: see
+# tests/linux/init).
 linux_vmscope_argv() {
-	vmscope_argv=("$B/vmscope" --accel "$1" -m "$LINUX_MEM" --linux-decompress "${LINUX_DECOMPRESS:-host}"
+	vmscope_argv=("$B/vmscope" --accel "$1" -m "$LINUX_MEM" --linux-decompress "${LINUX_DECOMPRESS:-auto}"
 		      --kernel "$LINUX_KERNEL" --initrd "$LINUX_INITRD" --append "$LINUX_APPEND${2:+ $2}")
 }
 

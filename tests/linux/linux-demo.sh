@@ -25,7 +25,7 @@ fi
 linux_vmscope_argv "$accel" "vmscope_shell=1"
 cmd=("${vmscope_argv[@]}")
 echo "linux-demo: ${cmd[*]}"
-echo "linux-demo: the kernel is unpacked by vmscope (--linux-decompress host; LINUX_DECOMPRESS=guest runs its own decompressor)"
+echo "linux-demo: vmscope unpacks the xz kernel itself (--linux-decompress auto, the default; LINUX_DECOMPRESS=guest runs the kernel's own decompressor)"
 echo "linux-demo: at the shell prompt this script types: $(printf '%s' "$LINUX_TYPE" | tr '\n' ';')"
 t0=$(date +%s%N)
 LINUX_SHOW=1 linux_converse "$limit" "$log" "${cmd[@]}" 2>&1

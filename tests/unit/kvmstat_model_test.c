@@ -17,6 +17,8 @@ struct fake_sample {
 	int pid, vcpu;
 	uint64_t value;
 };
+/* per step: the counting time of the "late" counter (it began after the open); NULL = none */
+static const uint64_t *late_ns;
 static const struct fake_sample *const *script;
 static int step;
 
@@ -34,6 +36,8 @@ static int fake_read(void *state, struct dbgfs_samples *out)
 		if ((!opt->want || opt->want(opt->want_opaque, s->name)) &&
 		    dbgfs_samples_add(out, s->name, s->pid, s->vcpu, s->value) < 0)
 			return -ENOMEM;
+		else if (late_ns && strcmp(s->name, "late") == 0)
+			out->v[out->n - 1].ns = late_ns[step];
 	if (script[step + 1])
 		step++;
 	return 0;
@@ -46,7 +50,7 @@ static int fake_fields(const struct dbgfs_options *opt, struct dbgfs_samples *ou
 	return 0;
 }
 
-static const struct dbgfs_provider_ops fake_ops = { "fake", fake_open, fake_read, fake_close, fake_fields };
+static const struct dbgfs_provider_ops fake_ops = { "fake", fake_open, fake_read, fake_close, fake_fields, NULL };
 
 static void model_open(struct kvmstat_model *m, const struct fake_sample *const *steps, const char *fields, bool past)
 {
@@ -73,6 +77,34 @@ static const struct fake_sample s1[] = { { "exits", 1, -1, 130 }, { "exits", 2, 
 static const struct fake_sample s2[] = { { "exits", 1, -1, 160 }, { "exits", 3, -1, 5 }, { "io_exits", 1, -1, 20 }, { 0 } };
 static const struct fake_sample s3[] = { { "exits", 1, -1, 8 }, { "exits", 3, -1, 9 }, { "io_exits", 1, -1, 20 }, { 0 } };
 static const struct fake_sample *const vm_steps[] = { s0, s1, s2, s3, NULL };
+
+/* A counter that began 0.25 s before a read (a tracepoint opened in the background): its first
+ * rate is over the time it counted, not the whole interval; then over whole intervals. */
+static const struct fake_sample w0[] = { { "exits", 1, -1, 100 }, { 0 } };
+static const struct fake_sample w1[] = { { "exits", 1, -1, 200 }, { "late", 1, -1, 50 }, { 0 } };
+static const struct fake_sample w2[] = { { "exits", 1, -1, 300 }, { "late", 1, -1, 150 }, { 0 } };
+static const struct fake_sample *const window_steps[] = { w0, w1, w2, NULL };
+static const uint64_t window_ns[] = { 0, 250000000, 1250000000 };
+
+static void test_late_counter_window(void **state)
+{
+	struct kvmstat_model m;
+
+	model_open(&m, window_steps, NULL, false);
+	late_ns = window_ns;
+	assert_int_equal(kvmstat_model_refresh(&m, 1.0), 0);
+	assert_null(row(&m, "late"));	/* not counting yet: no row, not a 0 */
+	assert_int_equal(kvmstat_model_refresh(&m, 2.0), 0);
+	assert_int_equal(row(&m, "late")->delta, 50);
+	assert_true(row(&m, "late")->rate > 199.9 && row(&m, "late")->rate < 200.1);
+	assert_true(row(&m, "late")->window > 0.249 && row(&m, "late")->window < 0.251);
+	assert_true(row(&m, "exits")->rate > 99.9 && row(&m, "exits")->rate < 100.1);
+	assert_int_equal(kvmstat_model_refresh(&m, 3.0), 0);
+	assert_int_equal(row(&m, "late")->delta, 100);
+	assert_true(row(&m, "late")->rate > 99.9 && row(&m, "late")->rate < 100.1);
+	late_ns = NULL;
+	kvmstat_model_free(&m);
+}
 
 static void test_vms_come_and_go(void **state)
 {
@@ -166,7 +198,9 @@ static const struct fake_sample v0[] = { { "exits", 7, -1, 0 }, { "exits", 7, 0,
 					 { "exits", 8, -1, 0 }, { 0 } };
 static const struct fake_sample v1[] = { { "exits", 7, -1, 30 }, { "exits", 7, 0, 10 }, { "exits", 7, 1, 20 }, { "io_exits", 7, 1, 4 },
 					 { "exits", 8, -1, 3 }, { 0 } };
-static const struct fake_sample *const view_steps[] = { v0, v1, NULL };
+static const struct fake_sample v2[] = { { "exits", 7, -1, 35 }, { "exits", 7, 0, 12 }, { "exits", 7, 1, 23 }, { "io_exits", 7, 1, 5 },
+					 { "exits", 8, -1, 3 }, { 0 } };
+static const struct fake_sample *const view_steps[] = { v0, v1, v2, NULL };
 
 static void test_views(void **state)
 {
@@ -182,6 +216,13 @@ static void test_views(void **state)
 	kvmstat_model_set_view(&m, KVMSTAT_VIEW_VCPUS);
 	assert_int_equal(row(&m, "vcpu1")->total, 20);
 	assert_int_equal(row(&m, "vcpu1/io_exits")->total, 4);
+	/* rows built for another view carry the last interval's delta, not their total */
+	assert_int_equal(kvmstat_model_refresh(&m, 3.0), 0);
+	kvmstat_model_set_view(&m, KVMSTAT_VIEW_GUESTS);
+	assert_int_equal(row(&m, "pid 7")->total, 35);
+	assert_int_equal(row(&m, "pid 7")->delta, 5);
+	assert_true(row(&m, "pid 7")->rate > 4.99 && row(&m, "pid 7")->rate < 5.01);
+	assert_int_equal(row(&m, "pid 8")->delta, 0);
 	kvmstat_model_free(&m);
 }
 
@@ -209,6 +250,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vms_come_and_go),
+		cmocka_unit_test(test_late_counter_window),
 		cmocka_unit_test(test_include_past),
 		cmocka_unit_test(test_total_counts_exits),
 		cmocka_unit_test(test_drilldown_order),

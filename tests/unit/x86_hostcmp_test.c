@@ -917,8 +917,8 @@ static void test_hostcmp_sse(void **state)
 
 /* ---- instruction sequences ----
  * Random runs of register instructions (the forms with fast handlers, their flag-less variants
- * picked by the block's flag liveness, and flag readers: adc/sbb, inc/dec, rol/ror, setcc,
- * cmovcc, jcc +0) against the host CPU: what one instruction leaves in the flags is consumed or
+ * picked by the block's flag liveness, and flag readers: adc/sbb, inc/dec, rol/ror, mul/imul,
+ * setcc, cmovcc, jcc +0) against the host CPU: what one instruction leaves in the flags is consumed or
  * overwritten by the next ones, so a flag wrongly thought dead shows up as a mismatch. */
 
 static unsigned seq_reg(void)
@@ -932,7 +932,7 @@ static unsigned seq_insn(uint8_t *p)
 {
 	static const uint8_t alu[] = { 0x01, 0x09, 0x11, 0x19, 0x21, 0x29, 0x31, 0x39, 0x85, 0x89 };
 	static const uint8_t grp2[] = { 0, 1, 4, 5, 7 };	/* rol ror shl shr sar */
-	unsigned d = seq_reg(), r = seq_reg(), w = rand() & 1, n = 0, k = (unsigned)rand() % 9;
+	unsigned d = seq_reg(), r = seq_reg(), w = rand() & 1, n = 0, k = (unsigned)rand() % 11;
 	p[n++] = (uint8_t)(0x40 | (w << 3) | (r >= 8 ? 4 : 0) | (d >= 8 ? 1 : 0));
 	switch (k) {
 	case 0: case 1: case 2:	/* ALU r/m, r */
@@ -962,6 +962,23 @@ static unsigned seq_insn(uint8_t *p)
 			p[n - 2] = (uint8_t)(0x40 | (d >= 8 ? 1 : 0));
 			p[n++] = (uint8_t)(0x90 | (rand() & 15));
 			p[n++] = (uint8_t)(0xc0 | (d & 7));
+		}
+		break;
+	case 9:			/* mul / imul r/m (rdx:rax) */
+		p[n++] = 0xf7;
+		p[n++] = (uint8_t)(0xc0 | (4 + (unsigned)(rand() & 1)) << 3 | (d & 7));
+		break;
+	case 10:		/* imul r, r/m / imul r, r/m, imm8 */
+		if (rand() & 1) {
+			p[n++] = 0x0f;
+			p[n++] = 0xaf;
+			p[n++] = (uint8_t)(0xc0 | (d & 7) << 3 | (r & 7));
+			p[0] = (uint8_t)(0x40 | (w << 3) | (d >= 8 ? 4 : 0) | (r >= 8 ? 1 : 0));
+		} else {
+			p[n++] = 0x6b;
+			p[n++] = (uint8_t)(0xc0 | (d & 7) << 3 | (r & 7));
+			p[n++] = (uint8_t)rand();
+			p[0] = (uint8_t)(0x40 | (w << 3) | (d >= 8 ? 4 : 0) | (r >= 8 ? 1 : 0));
 		}
 		break;
 	default:		/* jcc +0 (ends a block, both ways lead on) */

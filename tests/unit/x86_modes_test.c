@@ -27,6 +27,7 @@
 BLOB(boot);
 BLOB(smc);
 BLOB(smc32);
+BLOB(reps);
 BLOB(user);
 BLOB(kern);
 BLOB(lstar);
@@ -81,6 +82,23 @@ __asm__(".pushsection .rodata\n"
 	"1:	mov $0, %eax\n"
 	"	hlt\n"
 	"smc32_end:\n"
+	/* rep stosq across pages; rep movsb onto its own source one byte ahead (element order smears
+	 * the first byte); rep movsq across pages */
+	"reps_start:\n"
+	"	mov $0x100ff8, %edi\n"
+	"	mov $3000, %ecx\n"
+	"	movabs $0x1122334455667788, %rax\n"
+	"	rep stosq\n"
+	"	mov $0x200000, %esi\n"
+	"	lea 1(%rsi), %rdi\n"
+	"	mov $5000, %ecx\n"
+	"	rep movsb\n"
+	"	mov $0x100ff8, %esi\n"
+	"	mov $0x300ff0, %edi\n"
+	"	mov $3000, %ecx\n"
+	"	rep movsq\n"
+	"	hlt\n"
+	"reps_end:\n"
 	/* kernel at 0x8000: iretq to user code at 0x9000 (CPL 3) */
 	"kern_start:\n"
 	"	mov $0x30, %ax\n"
@@ -290,6 +308,26 @@ static void test_fpu_exceptions(void **state)
 		run_exc_case(&fpu_cases[i]);
 }
 
+/* A store that faults changes nothing: fld1; fstp qword [1 GiB] (not mapped) raises #PF with TOP,
+ * the tag and ST(0) as fld1 left them, so the fstp can run again after the fault is fixed. */
+static void test_fpu_store_fault(void **state)
+{
+	static const uint8_t code[] = { 0xd9, 0xe8, 0x48, 0xc7, 0xc0, 0, 0, 0, 0x40, 0xdd, 0x18 };
+	static const uint8_t one[10] = { 0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f };
+	struct xt t;
+	(void)state;
+	setup_long(&t);
+	memcpy(t.ram + CODE, code, sizeof(code));
+	assert_int_equal(run(&t), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 14);
+	assert_int_equal(stack_at(&t, 0), CODE + 9);	/* the faulting fstp (the handler popped the error code) */
+	assert_int_equal(t.cpu->cr2, 0x40000000);
+	assert_int_equal((t.cpu->fpu.fsw >> 11) & 7, 7);
+	assert_int_equal(t.cpu->fpu.ftw, 0x80);
+	assert_memory_equal(t.cpu->fpu.st[7].raw, one, 10);
+	xt_fini(&t);
+}
+
 static void test_double_and_triple_fault(void **state)
 {
 	struct xt t;
@@ -338,6 +376,31 @@ static void test_smc_wide_store(void **state)
 	assert_int_equal(run(&t), X86_RUN_HLT);
 	assert_int_equal(t.cpu->r[X86_RAX], 0x4242);
 	assert_true(t.cpu->nr_smc >= 1);
+	xt_fini(&t);
+}
+
+static void test_rep_strings(void **state)
+{
+	struct xt t;
+	uint64_t v;
+	(void)state;
+	setup_long(&t);
+	load(&t, CODE, reps_start, reps_end);
+	t.ram[0x200000] = 0x5a;
+	t.ram[0x200000 + 5001] = 0xa5;
+	assert_int_equal(run(&t), X86_RUN_HLT);
+	for (unsigned i = 0; i < 3000; i++) {
+		memcpy(&v, t.ram + 0x100ff8 + i * 8, 8);
+		assert_int_equal(v, 0x1122334455667788ull);
+		memcpy(&v, t.ram + 0x300ff0 + i * 8, 8);
+		assert_int_equal(v, 0x1122334455667788ull);
+	}
+	for (unsigned i = 0; i <= 5000; i++)
+		assert_int_equal(t.ram[0x200000 + i], 0x5a);
+	assert_int_equal(t.ram[0x200000 + 5001], 0xa5);
+	assert_int_equal(t.cpu->r[X86_RCX], 0);
+	assert_int_equal(t.cpu->r[X86_RSI], 0x100ff8 + 24000);
+	assert_int_equal(t.cpu->r[X86_RDI], 0x300ff0 + 24000);
 	xt_fini(&t);
 }
 
@@ -658,9 +721,11 @@ int main(void)
 		cmocka_unit_test(test_real_to_long),
 		cmocka_unit_test(test_exceptions),
 		cmocka_unit_test(test_fpu_exceptions),
+		cmocka_unit_test(test_fpu_store_fault),
 		cmocka_unit_test(test_double_and_triple_fault),
 		cmocka_unit_test(test_smc),
 		cmocka_unit_test(test_smc_wide_store),
+		cmocka_unit_test(test_rep_strings),
 		cmocka_unit_test(test_privilege_syscall_int),
 		cmocka_unit_test(test_user_cannot_halt_or_touch_kernel_pages),
 		cmocka_unit_test(test_real_mode_interrupt),

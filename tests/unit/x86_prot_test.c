@@ -417,6 +417,34 @@ static void test_call_gate32(void **state)
 	xt_fini(&t);
 }
 
+/* A 16-bit call gate: 16-bit pushes of SS, SP, one parameter, CS, IP on the inner stack. */
+static void test_call_gate16(void **state)
+{
+	struct xt t;
+	/* pushw $0x5555; lcall $0x3b,$0; ud2 */
+	static const uint8_t ucode[] = { 0x66, 0x68, 0x55, 0x55, 0x9a, 0, 0, 0, 0, 0x3b, 0, 0x0f, 0x0b };
+	/* mov %esp,%esi; movzwl 0/2/4/6/8(%esp) to %ebx %ecx %edx %edi %ebp; lretw $2 */
+	static const uint8_t kcode[] = { 0x89, 0xe6, 0x0f, 0xb7, 0x1c, 0x24, 0x0f, 0xb7, 0x4c, 0x24, 0x02,
+					 0x0f, 0xb7, 0x54, 0x24, 0x04, 0x0f, 0xb7, 0x7c, 0x24, 0x06,
+					 0x0f, 0xb7, 0x6c, 0x24, 0x08, 0x66, 0xca, 0x02, 0x00 };
+	uint64_t inner = 0x70000 - 10;
+	(void)state;
+	setup32(&t);
+	xt_w64(&t, GDT + 0x38, gate_desc(KGATE, 0x08, 0xe4, 1));
+	memcpy(t.ram + UCODE, ucode, sizeof(ucode));
+	memcpy(t.ram + KGATE, kcode, sizeof(kcode));
+	to_cpl3(&t, UCODE, USTACK);
+	assert_int_equal(x86_cpu_run(t.cpu, 1000), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 6);			/* back at CPL 3: the ud2 */
+	assert_int_equal(t.cpu->r[X86_RSI], inner);
+	assert_int_equal(t.cpu->r[X86_RBX], UCODE + 11);		/* IP, CS (copied by the gate) */
+	assert_int_equal(t.cpu->r[X86_RCX], 0x1b);
+	assert_int_equal(t.cpu->r[X86_RDX], 0x5555);			/* the parameter */
+	assert_int_equal(t.cpu->r[X86_RDI], (USTACK - 2) & 0xffff);	/* SP, SS */
+	assert_int_equal(t.cpu->r[X86_RBP], 0x23);
+	xt_fini(&t);
+}
+
 static void test_call_gate_dpl(void **state)
 {
 	struct xt t;
@@ -689,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_smep),
 		cmocka_unit_test(test_cpuid_smep_smap),
 		cmocka_unit_test(test_call_gate32),
+		cmocka_unit_test(test_call_gate16),
 		cmocka_unit_test(test_call_gate_dpl),
 		cmocka_unit_test(test_call_gate64),
 		cmocka_unit_test(test_task_call_iret),

@@ -286,6 +286,73 @@ static void bz_page_tables(uint8_t *ram)
 	}
 }
 
+/*
+ * An Intel MP table (MP specification 1.4) in the last KiB of base memory, which Linux scans:
+ * the boot CPU, an ISA bus, the I/O APIC at 0xfec00000 and the ISA interrupts on its pins (IRQ 0
+ * on pin 2, as on PCs), the 8259's ExtINT on LINT0, NMI on LINT1. With it Linux
+ * routes interrupts through the I/O APIC and ticks on the local APIC timer; without it Linux
+ * stays in virtual-wire mode on the 8259 and the PIT. One CPU only: other vCPUs are not
+ * started by INIT/SIPI under the interpreter.
+ */
+#define BZ_MP_ADDR BZ_LOW_MEM_END
+#define BZ_MP_CONFIG (BZ_MP_ADDR + 16)
+#define BZ_LAPIC_ADDR 0xfee00000u
+#define BZ_IOAPIC_ADDR 0xfec00000u
+#define BZ_IOAPIC_ID 1
+
+static uint8_t bz_checksum(const uint8_t *p, size_t n)
+{
+	uint8_t sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum = (uint8_t)(sum + p[i]);
+	return (uint8_t)-sum;
+}
+
+/* One 8-byte interrupt entry: type 3 (I/O) or 4 (local), kind (0 INT, 1 NMI, 3 ExtINT). */
+static uint8_t *bz_mp_irq(uint8_t *e, uint8_t type, uint8_t kind, uint8_t src_irq, uint8_t dst, uint8_t pin)
+{
+	const uint8_t v[8] = { type, kind, 0, 0, 0, src_irq, dst, pin };
+
+	memcpy(e, v, 8);
+	return e + 8;
+}
+
+static void bz_mptable(uint8_t *ram, uint32_t cpu_signature, uint32_t cpu_features)
+{
+	uint8_t *fp = ram + BZ_MP_ADDR, *t = ram + BZ_MP_CONFIG, *e = t + 44;
+	unsigned n = 0;
+
+	memset(fp, 0, 0x400);
+	memcpy(t, "PCMP", 4);
+	t[6] = 4;
+	memcpy(t + 8, "VMSCOPE INTERPRETER ", 20);	/* OEM ID and product ID */
+	bz_put32(t + 36, BZ_LAPIC_ADDR);
+	e[0] = 0, e[1] = 0, e[2] = 0x14, e[3] = 0x3;	/* processor: LAPIC 0, enabled, the BSP */
+	bz_put32(e + 4, cpu_signature);
+	bz_put32(e + 8, cpu_features);
+	e += 20, n++;
+	memcpy(e, "\x01\x00ISA   ", 8);			/* bus 0: ISA */
+	e += 8, n++;
+	e[0] = 2, e[1] = BZ_IOAPIC_ID, e[2] = 0x20, e[3] = 1;	/* I/O APIC, enabled */
+	bz_put32(e + 4, BZ_IOAPIC_ADDR);
+	e += 8, n++;
+	for (uint8_t irq = 0; irq < 16; irq++) {
+		if (irq == 2)
+			continue;			/* the cascade */
+		e = bz_mp_irq(e, 3, 0, irq, BZ_IOAPIC_ID, irq == 0 ? 2 : irq), n++;
+	}
+	e = bz_mp_irq(e, 4, 3, 0, 0xff, 0), n++;	/* LINT0: ExtINT */
+	e = bz_mp_irq(e, 4, 1, 0, 0xff, 1), n++;	/* LINT1: NMI */
+	bz_put16(t + 4, (uint16_t)(e - t));
+	bz_put16(t + 34, (uint16_t)n);
+	t[7] = bz_checksum(t, (size_t)(e - t));
+	memcpy(fp, "_MP_", 4);
+	bz_put32(fp + 4, (uint32_t)BZ_MP_CONFIG);
+	fp[8] = 1, fp[9] = 4;
+	fp[10] = bz_checksum(fp, 16);
+}
+
 static int bz_check_cmdline(const struct emu_bzimage *bz, const char *cmdline, struct emu_load_error *err)
 {
 	size_t n = strlen(cmdline);
@@ -326,6 +393,9 @@ int emu_load_bzimage_ram(const struct emu_bzimage *bz, const void *buf, size_t l
 	bz_gdt(ram, bz->entry64);
 	if (bz->entry64)
 		bz_page_tables(ram);
+	/* family 6 model 0x36 and FPU/PSE/TSC/MSR/PAE/CX8/APIC/SEP/PGE/CMOV/FXSR/SSE/SSE2: what
+	 * the interpreter's CPUID says; Linux takes its CPU features from CPUID, not from here */
+	bz_mptable(ram, 0x00030661u, 0x0780a37du);
 	return 0;
 }
 

@@ -499,7 +499,7 @@ void x86_h_x87(struct x86_cpu *cpu, const struct x86_insn *in)
 	bool eflags = !is_mem && (in->opcode == 0xda || in->opcode == 0xdb || in->opcode == 0xdf);
 	unsigned size = 0, store = 0;
 	uint64_t ea = 0, lin = 0, fl;
-	struct x86_fpu f;
+	uint8_t modrm;
 	x87_check(cpu, true);
 	if (is_mem) {
 		size = x87_memops[in->opcode & 7][(in->modrm >> 3) & 7].size;
@@ -511,12 +511,18 @@ void x86_h_x87(struct x86_cpu *cpu, const struct x86_insn *in)
 		if (!store)
 			mem_read(cpu, lin, mem, size);
 	}
-	f = cpu->fpu;
 	fl = eflags ? x86_arith(cpu) : 0;
-	/* the host stub of a memory form addresses (%rdi): ModRM mod 00, rm 111 */
-	if (x87_host_exec(&f, &fl, in->opcode, is_mem ? (in->modrm & 0x38) | 7 : in->modrm, mem, store) && store)
-		mem_write(cpu, lin, mem, store);
-	cpu->fpu = f;
+	/* the host stub of a memory form addresses (%rdi): ModRM mod 00, rm 111. A store runs on a
+	 * copy: the state changes only once the store has not faulted. */
+	modrm = is_mem ? (uint8_t)((in->modrm & 0x38) | 7) : in->modrm;
+	if (store) {
+		struct x86_fpu f = cpu->fpu;
+		if (x87_host_exec(&f, &fl, in->opcode, modrm, mem, store))
+			mem_write(cpu, lin, mem, store);
+		cpu->fpu = f;
+	} else {
+		(void)x87_host_exec(&cpu->fpu, &fl, in->opcode, modrm, mem, 0);
+	}
 	set_pointers(cpu, in, is_mem, ea);
 	if (eflags && (fl & X86_ARITH_FLAGS) != x86_arith(cpu))
 		x86_set_arith(cpu, fl);

@@ -24,7 +24,7 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 linux_vmscope_argv interp "vmscope_shell=1"
-LINUX_TYPE=$'echo typed-$((6 * 7))\nexit\n' linux_converse "${LINUX_CHECK_TIMEOUT:-600}" "$log" "${vmscope_argv[@]}"
+LINUX_TYPE=$'echo typed-$((6 * 7))\ngrep -E "LOC|ttyS0" /proc/interrupts\nexit\n' linux_converse "${LINUX_CHECK_TIMEOUT:-600}" "$log" "${vmscope_argv[@]}"
 status=$?
 tr -d '\r' <"$log" >"$log.txt" && mv "$log.txt" "$log"
 echo "# $(linux_stage "$log")"
@@ -37,6 +37,8 @@ check "uname -a" '^Linux \(none\) .* x86_64'
 check "/proc/cpuinfo names the interpreter" '^model name[[:space:]]*: vmscope x86 interpreter'
 check "/proc/meminfo" '^MemTotal:'
 check "the shell answers a command typed on the serial console" '^typed-42$'
+check "Linux ticks on the local APIC timer (the MP table)" '^ *LOC: +[1-9][0-9]* +Local timer interrupts'
+check "the serial port's interrupt comes through the I/O APIC" '^ *4: +[1-9][0-9]* +IO-APIC +4-edge +ttyS0'
 if grep -q "$LINUX_LAST_LINE" "$log" && [ "$status" = 0 ]; then
 	tap_ok "clean reboot, exit status 0"
 else

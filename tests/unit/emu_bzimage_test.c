@@ -194,6 +194,58 @@ static void test_page_tables_and_gdt(void **state)
 	assert_int_equal(get64(ram + EMU_BZ_GDT_ADDR + 0x18), 0x00cf93000000ffffull);
 }
 
+static uint8_t sum8(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+
+	while (n--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+/* The MP table Linux scans for in the last KiB of base memory: both checksums, one enabled boot
+ * CPU, an ISA bus, the I/O APIC, IRQ 0 on pin 2 and 1..15 (not 2) on their own pins. */
+static void test_mp_table(void **state)
+{
+	struct emu_bzimage bz;
+	struct emu_load_error err;
+	struct emu_linux_layout lay;
+	const uint8_t *fp = ram + 0x9fc00, *t, *e;
+	unsigned cpus = 0, buses = 0, ioapics = 0, irq_pin[16], n;
+
+	mk_bzimage();
+	assert_int_equal(emu_load_parse_bzimage(img, img_len, RAM, &bz, &err), 0);
+	assert_int_equal(emu_load_bzimage_ram(&bz, img, img_len, NULL, ram, RAM, &lay, &err), 0);
+	assert_memory_equal(fp, "_MP_", 4);
+	assert_int_equal(fp[8], 1);
+	assert_int_equal(sum8(fp, 16), 0);
+	t = ram + get32(fp + 4);
+	assert_memory_equal(t, "PCMP", 4);
+	assert_int_equal(sum8(t, get32(t + 4) & 0xffff), 0);
+	assert_int_equal(get32(t + 36), 0xfee00000);
+	memset(irq_pin, 0xff, sizeof(irq_pin));
+	n = get32(t + 34) & 0xffff;
+	e = t + 44;
+	for (unsigned i = 0; i < n; i++) {
+		switch (e[0]) {
+		case 0: cpus++; assert_int_equal(e[3], 3); e += 20; break;	/* enabled, BSP */
+		case 1: buses++; assert_memory_equal(e + 2, "ISA   ", 6); e += 8; break;
+		case 2: ioapics++; assert_int_equal(get32(e + 4), 0xfec00000); e += 8; break;
+		case 3: if (e[1] == 0 && e[5] < 16) irq_pin[e[5]] = e[7]; e += 8; break;
+		case 4: e += 8; break;
+		default: fail_msg("MP entry type %u", e[0]);
+		}
+	}
+	assert_int_equal(e - t, get32(t + 4) & 0xffff);
+	assert_int_equal(cpus, 1);
+	assert_int_equal(buses, 1);
+	assert_int_equal(ioapics, 1);
+	assert_int_equal(irq_pin[0], 2);
+	for (unsigned irq = 1; irq < 16; irq++)
+		if (irq != 2)
+			assert_int_equal(irq_pin[irq], irq);
+}
+
 static void test_not_bzimage(void **state)
 {
 	mk_bzimage();
@@ -355,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_32bit_entry_without_xlf_kernel_64),
 		cmocka_unit_test(test_load_good),
 		cmocka_unit_test(test_page_tables_and_gdt),
+		cmocka_unit_test(test_mp_table),
 		cmocka_unit_test(test_not_bzimage),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_ends_after_magic),

@@ -308,6 +308,26 @@ static void test_fpu_exceptions(void **state)
 		run_exc_case(&fpu_cases[i]);
 }
 
+/* A store that faults changes nothing: fld1; fstp qword [1 GiB] (not mapped) raises #PF with TOP,
+ * the tag and ST(0) as fld1 left them, so the fstp can run again after the fault is fixed. */
+static void test_fpu_store_fault(void **state)
+{
+	static const uint8_t code[] = { 0xd9, 0xe8, 0x48, 0xc7, 0xc0, 0, 0, 0, 0x40, 0xdd, 0x18 };
+	static const uint8_t one[10] = { 0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f };
+	struct xt t;
+	(void)state;
+	setup_long(&t);
+	memcpy(t.ram + CODE, code, sizeof(code));
+	assert_int_equal(run(&t), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 14);
+	assert_int_equal(stack_at(&t, 0), CODE + 9);	/* the faulting fstp (the handler popped the error code) */
+	assert_int_equal(t.cpu->cr2, 0x40000000);
+	assert_int_equal((t.cpu->fpu.fsw >> 11) & 7, 7);
+	assert_int_equal(t.cpu->fpu.ftw, 0x80);
+	assert_memory_equal(t.cpu->fpu.st[7].raw, one, 10);
+	xt_fini(&t);
+}
+
 static void test_double_and_triple_fault(void **state)
 {
 	struct xt t;
@@ -732,6 +752,7 @@ int main(void)
 		cmocka_unit_test(test_real_to_long),
 		cmocka_unit_test(test_exceptions),
 		cmocka_unit_test(test_fpu_exceptions),
+		cmocka_unit_test(test_fpu_store_fault),
 		cmocka_unit_test(test_double_and_triple_fault),
 		cmocka_unit_test(test_smc),
 		cmocka_unit_test(test_smc_wide_store),

@@ -269,7 +269,8 @@ static int tp_scan(struct tp_state *s, bool all, char *why, size_t why_len)
 	if (!systems)
 		return dbgfs_why(why, why_len, -ENOENT, "%s: no kvm events (is the kvm module loaded? is the kernel built with CONFIG_TRACING?)",
 				 s->events_dir);
-	qsort(s->ev, (size_t)s->nr_ev, sizeof(s->ev[0]), tp_cmp_event);
+	if (s->nr_ev)
+		qsort(s->ev, (size_t)s->nr_ev, sizeof(s->ev[0]), tp_cmp_event);
 	return 0;
 }
 
@@ -601,6 +602,11 @@ static void *tp_cpu_thread(void *arg)
 	j->ret = tp_group_open(s, g, s->nr_first);
 	tp_count_down(s, &s->first_left);
 	if (s->nr_first < s->nr_ev) {
+		/* no rest before every CPU has its first batch: a low-priority thread holding the
+		 * kernel's tracepoint locks would delay another CPU's first batch */
+		pthread_mutex_lock(&s->lock);
+		tp_wait_zero(s, &s->first_left);
+		pthread_mutex_unlock(&s->lock);
 		tp_background_priority();
 		tp_rest_open(s, g);
 		tp_rest_enable(s, g);

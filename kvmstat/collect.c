@@ -626,7 +626,8 @@ void kvmstat_model_sort(struct kvmstat_model *m, bool hide_zero)
 	bool children = m->dopt.drilldown || m->view == KVMSTAT_VIEW_VCPUS;
 
 	kvmstat_sort_mode = m->sort;
-	qsort(m->rows, m->nr_rows, sizeof(m->rows[0]), kvmstat_cmp_rows);
+	if (m->nr_rows)	/* m->rows is NULL before the first row (qsort's pointer must not be) */
+		qsort(m->rows, m->nr_rows, sizeof(m->rows[0]), kvmstat_cmp_rows);
 	for (unsigned i = 0; i < m->nr_rows; i++) {
 		struct kvmstat_row *p = m->rows[i];
 
@@ -732,7 +733,8 @@ int kvmstat_model_fields(struct kvmstat_model *m, bool all, struct dbgfs_samples
 		if (ret < 0)
 			return live ? (snprintf(why, why_len, "QMP: %s", strerror(-ret)), ret) : ret;
 	}
-	qsort(out->v, out->n, sizeof(out->v[0]), kvmstat_cmp_names);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(out->v[0]), kvmstat_cmp_names);
 	for (size_t i = 0; i < out->n; i++)
 		if (!w || strcmp(out->v[w - 1].name, out->v[i].name) != 0)
 			out->v[w++] = out->v[i];

@@ -219,7 +219,7 @@ fi
 "$vm" --kernel "$guest" --trace-backend bogus >/dev/null 2>"$tmp/err"
 [ $? = 2 ] && grep -q "unknown trace backend 'bogus'" "$tmp/err" && tap_ok "--trace-backend bogus: exit 2" || tap_fail "--trace-backend bogus: exit 2" "$(cat "$tmp/err")"
 "$vm" --trace help >"$tmp/help"
-[ $? = 0 ] && grep -q "^  pio_write(const char \*dev, uint16_t port, unsigned size, uint64_t val)" "$tmp/help" && tap_ok "--trace help lists events with arguments" || tap_fail "--trace help lists events with arguments"
+[ $? = 0 ] && grep -q "^  pio_write(const char \*dev, uint16_t port, uint8_t size, uint32_t val)" "$tmp/help" && tap_ok "--trace help lists events with arguments" || tap_fail "--trace help lists events with arguments"
 if [ ${#accels[@]} -gt 0 ]; then
 	accel=${accels[0]}
 	run --trace pio_write --trace-backend ftrace,binary --trace tracefs=/nonexistent --trace-file "$tmp/nf.vmt" >/dev/null 2>"$tmp/err"

@@ -108,12 +108,15 @@ static uint8_t *trace_ring_room(struct trace_ring *r, size_t n)
 		return NULL;
 	if (skip >= TRACE_REC_HDR)
 		trace_put_hdr(r->buf + off, skip, TRACE_CTL_PAD, 0);
-	r->pos += skip;	/* published with the record's head */
+	if (skip)	/* a pad, or fewer bytes than a header: the writer walks over it */
+		atomic_store_explicit(&r->nctl, r->nctl + 1, memory_order_relaxed);
+	r->pos += skip;		/* published with the record's head */
 	return r->buf + (r->pos & r->mask);
 }
 
-static uint8_t *trace_put_ctl(uint8_t *p, unsigned kind, uint64_t arg)
+static uint8_t *trace_put_ctl(struct trace_ring *r, uint8_t *p, unsigned kind, uint64_t arg)
 {
+	atomic_store_explicit(&r->nctl, r->nctl + 1, memory_order_relaxed);	/* one writer */
 	if (kind == TRACE_CTL_VCPU) {
 		trace_put_hdr(p, TRACE_REC_HDR, kind, (uint32_t)arg);
 		return p + TRACE_REC_HDR;
@@ -148,9 +151,9 @@ uint8_t *trace_rec_begin_slow(struct trace_handle *h, unsigned id, size_t len, s
 		return NULL;
 	}
 	if (vcpu)
-		p = trace_put_ctl(p, TRACE_CTL_VCPU, (uint32_t)(r->vcpu = trace_tls.vcpu));
+		p = trace_put_ctl(r, p, TRACE_CTL_VCPU, (uint32_t)(r->vcpu = trace_tls.vcpu));
 	if (base)
-		p = trace_put_ctl(p, TRACE_CTL_BASE, r->base = tick);
+		p = trace_put_ctl(r, p, TRACE_CTL_BASE, r->base = tick);
 	if (r->pending_drops) {
 		struct trace_group *g = trace_internal_group();
 		trace_put_hdr(p, 16, g->base + TRACE_EV_TRACE_DROPPED, tick - r->base);
@@ -233,7 +236,9 @@ static uint16_t trace_get16(const uint8_t *p)
 }
 
 /* Moves [tail, head) of r to the file: runs of records become chunks; control records end a run
- * and change what the next chunk header says. Everything is written before tail moves on. */
+ * and change what the next chunk header says. Everything is written before tail moves on. When
+ * the producer wrote no control record since the writer last saw one (its count, published with
+ * head, says so), the records are one run, split only at the ring's end: no walk. */
 static int trace_ring_drain(struct trace_handle *h, struct trace_ring *r, struct trace_out *o)
 {
 	uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
@@ -243,6 +248,14 @@ static int trace_ring_drain(struct trace_handle *h, struct trace_ring *r, struct
 	if (pos == head)
 		return 0;
 	trace_clock_sync(h, &o->sync_tick, &o->sync_ns);	/* after head: every record drained is older */
+	if (atomic_load_explicit(&r->nctl, memory_order_relaxed) == r->w_nctl) {	/* counted before head moved */
+		uint64_t lap = head - (head & r->mask);	/* where head's pass over the ring began */
+		if (lap > run && lap < head) {
+			trace_out_chunk(o, r, r->buf + (run & r->mask), lap - run);
+			run = lap;
+		}
+		pos = head;
+	}
 	while (pos < head) {
 		uint64_t off = pos & r->mask;
 		const uint8_t *p = r->buf + off;
@@ -253,6 +266,7 @@ static int trace_ring_drain(struct trace_handle *h, struct trace_ring *r, struct
 		size_t left = r->size - off, size = left < TRACE_REC_HDR ? left : trace_get16(p);
 		unsigned kind = left < TRACE_REC_HDR ? TRACE_CTL_PAD : trace_get16(p + 2);
 		if (kind >= TRACE_CTL_VCPU) {
+			r->w_nctl++;
 			trace_out_chunk(o, r, r->buf + (run & r->mask), pos - run);
 			if (kind == TRACE_CTL_VCPU)
 				memcpy(&r->w_vcpu, p + 4, 4);

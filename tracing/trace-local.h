@@ -32,6 +32,7 @@ struct trace_ring {
 	bool kick_sent;			/* the writer was kicked and tail has not moved since */
 	uint64_t pending_drops;		/* drops not yet followed by a trace_dropped record */
 	uint64_t nwritten, ndropped;	/* producer's counts, published below */
+	_Atomic uint64_t nctl;		/* control records and pads written (the writer reads it after head) */
 	_Atomic uint64_t head;
 	_Atomic uint64_t written;	/* records put (one writer: relaxed stores) */
 	_Atomic uint64_t dropped;	/* all drops, for trace_get_counts */
@@ -40,6 +41,7 @@ struct trace_ring {
 	_Atomic int kicked;		/* the writer was woken since it last drained */
 	uint64_t w_base;		/* tick base in effect at tail */
 	int w_vcpu;			/* vCPU in effect at tail */
+	uint64_t w_nctl;		/* control records and pads the writer has walked over */
 	uint64_t size;
 	struct trace_ring *next;
 };

@@ -514,6 +514,30 @@ static void test_ring_wrap_no_drop(void **state)
 	tt_free(&t);
 }
 
+/* 16-byte records fill a 64 KiB ring exactly: every wrap happens without a pad, so the writer
+ * drains without walking the records and must split its chunks at the ring's end itself. */
+static void test_ring_wrap_exact(void **state)
+{
+	struct tt_records t;
+	struct trace_handle *h = tt_open("exact.vmt", "binary", "test_u64");
+	(void)state;
+	assert_int_equal(trace_set_ring_size(h, 1u << 16), 0);
+	tt_start(h);
+	for (uint64_t i = 0; i < 100000; i++) {
+		trace_test_u64(i);
+		if (i % 1000 == 999)
+			assert_int_equal(trace_flush(h), 0);
+	}
+	trace_close(h);
+	tt_read("exact.vmt", &t);
+	assert_int_equal(t.n, 100000);
+	for (unsigned i = 0; i < t.n; i++) {
+		assert_string_equal(t.name[i], "test_u64");
+		assert_int_equal(t.rec[i].vals[0], i);
+	}
+	tt_free(&t);
+}
+
 struct tt_fifo_reader {
 	int fd;
 	atomic_bool done;
@@ -621,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_ftrace_backend_marker),
 		cmocka_unit_test(test_ring_threads),
 		cmocka_unit_test(test_ring_wrap_no_drop),
+		cmocka_unit_test(test_ring_wrap_exact),
 		cmocka_unit_test(test_ring_drops_recorded),
 		cmocka_unit_test(test_periodic_flush),
 	};

@@ -85,7 +85,7 @@ if linux_have_interp; then
 	LINUX_DECOMPRESS=host linux_vmscope_argv interp
 	host_argv=("${vmscope_argv[@]}")
 	host_ms=$(run_config interp "${host_argv[@]}")
-	show "vmscope --accel interp --linux-decompress host" "$host_ms" \
+	show "vmscope --accel interp (default: xz unpacked by vmscope)" "$host_ms" \
 		"did not reach init ($(linux_stage "$log"); $(grep -m1 -v '^ ' "$err" | head -c 160))"
 else
 	echo "   vmscope: no --accel interp"

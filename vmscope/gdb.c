@@ -75,12 +75,34 @@ static struct vmscope_gdb *vgdb_get(struct vmscope *vs)
 
 /* ---- registers ---- */
 
-static uint32_t vgdb_full_tag(uint8_t abridged)
+/* One register's two-bit tag as FSTENV would store it (SDM 8.1.7): valid, zero or special. */
+static uint32_t vgdb_value_tag(const uint8_t *v)
 {
+	uint64_t mant;
+	uint16_t exp;
+
+	memcpy(&mant, v, 8);
+	memcpy(&exp, v + 8, 2);
+	exp &= 0x7fff;
+	if (exp == 0x7fff || (exp == 0 && mant != 0) || (exp != 0 && !(mant >> 63)))
+		return 2;	/* NaN, infinity, denormal, unnormal */
+	return exp == 0 ? 1 : 0;
+}
+
+/*
+ * gdb's ftag is the full tag word; FXSAVE keeps only the abridged one (bit p: physical register p
+ * not empty), so classify each non-empty register's value. fpr[] is in stack order (ST(i)), the
+ * tags in physical order: physical p is ST((p - TOP) & 7).
+ */
+static uint32_t vgdb_full_tag(const struct emu_fpu *f)
+{
+	unsigned top = f->fsw >> 11 & 7;
 	uint32_t tag = 0;
 
-	for (unsigned i = 0; i < 8; i++)
-		tag |= (abridged >> i & 1 ? 0u : 3u) << (2 * i);	/* valid (00) or empty (11) */
+	for (unsigned p = 0; p < 8; p++) {
+		uint32_t t = f->ftwx >> p & 1 ? vgdb_value_tag(f->fpr[(p - top) & 7]) : 3;
+		tag |= t << (2 * p);
+	}
 	return tag;
 }
 
@@ -107,7 +129,7 @@ static void vgdb_from_emu(struct gdb_x86_regs *r, const struct emu_regs *g, cons
 	r->es = s->es.selector, r->fs = s->fs.selector, r->gs = s->gs.selector;
 	for (unsigned i = 0; i < 8; i++)
 		memcpy(r->st[i], f->fpr[i], 10);
-	r->fctrl = f->fcw, r->fstat = f->fsw, r->ftag = vgdb_full_tag(f->ftwx);
+	r->fctrl = f->fcw, r->fstat = f->fsw, r->ftag = vgdb_full_tag(f);
 	r->fioff = (uint32_t)f->last_ip, r->fiseg = (uint32_t)(f->last_ip >> 32);
 	r->fooff = (uint32_t)f->last_dp, r->foseg = (uint32_t)(f->last_dp >> 32);
 	r->fop = f->last_opcode;

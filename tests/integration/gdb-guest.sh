@@ -154,11 +154,13 @@ if start_vm -S --append "ticks=3"; then
 fi
 
 # ---- session 5: x87/SSE registers: info registers float, $st0 and $xmm0 written and read back,
-# then an fld1 patched in at the entry point, executed by the guest and seen in $st0/$st1/TOP ----
+# then an fld1 patched in at the entry point, executed by the guest and seen in $st0/$st1/TOP, and
+# an fldz after it: the full tag word gdb shows classifies each register (valid, zero, empty) ----
 if start_vm -S --append "ticks=3"; then
 	run_gdb s5 "info registers float" "set \$st0 = 2.5" "print \$st0" "set \$xmm0.v4_int32[1] = 7" \
 		"print \$xmm0.v4_int32" "set {unsigned short}\$pc = 0xe8d9" "stepi" "print \$st0" "print \$st1" \
-		"print/x \$fstat >> 11 & 7" "kill"
+		"print/x \$fstat >> 11 & 7" \
+		"set {unsigned short}\$pc = 0xeed9" "stepi" "print/x \$ftag" "kill"
 	expect s5 "info registers float" "^fctrl +0x[0-9a-f]+"
 	expect s5 "set and print \$st0" "^\\\$1 = 2.5$"
 	expect s5 "set and print \$xmm0" "^\\\$2 = \{0, 7, 0, 0\}$"
@@ -169,6 +171,7 @@ if start_vm -S --append "ticks=3"; then
 		expect s5 "the guest's fld1 in \$st0" "^\\\$3 = 1$"
 		expect s5 "the value set before in \$st1" "^\\\$4 = 2.5$"
 		expect s5 "TOP after the push" "^\\\$5 = 0x7$"
+		expect s5 "ftag after fld1; fldz: R7 valid, R6 zero, the rest empty" "^\\\$6 = 0x1fff$"
 	fi
 	stop_vm
 fi

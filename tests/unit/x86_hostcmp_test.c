@@ -53,6 +53,41 @@ struct form {
 
 static struct form forms[MAX_FORMS];
 static unsigned nforms;
+
+/*
+ * Adds encoding b to the form called name in tab (as one more variant when the form exists): the
+ * new form, or NULL when b became a variant or the table is full (then *full says which).
+ */
+static struct form *form_table_add(struct form *tab, unsigned *n, unsigned max, const uint8_t *b, unsigned len,
+				   const char *name, ZydisMnemonic m, bool mem, bool *full)
+{
+	struct form *fm;
+
+	*full = false;
+	for (unsigned f = 0; f < *n; f++) {
+		if (strcmp(tab[f].name, name))
+			continue;
+		if (tab[f].nvar < MAX_VARIANTS) {
+			memcpy(tab[f].bytes[tab[f].nvar], b, len);
+			tab[f].len[tab[f].nvar++] = (uint8_t)len;
+		}
+		return NULL;
+	}
+	if (*n == max) {
+		*full = true;
+		return NULL;
+	}
+	fm = &tab[(*n)++];
+	memset(fm, 0, sizeof(*fm));
+	snprintf(fm->name, sizeof(fm->name), "%s", name);
+	memcpy(fm->bytes[0], b, len);
+	fm->len[0] = (uint8_t)len;
+	fm->nvar = 1;
+	fm->mnem = (uint16_t)m;
+	fm->mem = mem;
+	fm->bt_reg = -1;
+	return fm;
+}
 static uint8_t *code_page;
 static uint8_t *native_buf;
 static sigjmp_buf fault_jmp;
@@ -280,25 +315,10 @@ static bool consider(const ZydisDecoder *d, const uint8_t *b, unsigned len, unsi
 		if (n >= (int)sizeof(name))
 			return false;
 	}
-	for (unsigned f = 0; f < nforms; f++) {
-		if (strcmp(forms[f].name, name))
-			continue;
-		if (forms[f].nvar < MAX_VARIANTS) {
-			memcpy(forms[f].bytes[forms[f].nvar], b, len);
-			forms[f].len[forms[f].nvar++] = (uint8_t)len;
-		}
-		return true;
-	}
-	if (nforms == MAX_FORMS)
-		return false;
-	struct form *fm = &forms[nforms++];
-	memset(fm, 0, sizeof(*fm));
-	snprintf(fm->name, sizeof(fm->name), "%s", name);
-	memcpy(fm->bytes[0], b, len);
-	fm->len[0] = (uint8_t)len;
-	fm->nvar = 1;
-	fm->mnem = (uint16_t)zi.mnemonic;
-	fm->mem = mem;
+	bool full;
+	struct form *fm = form_table_add(forms, &nforms, MAX_FORMS, b, len, name, zi.mnemonic, mem, &full);
+	if (!fm)
+		return !full;
 	fm->string = is_string(zi.mnemonic);
 	fm->bt_reg = bt_reg;
 	return true;
@@ -628,28 +648,9 @@ static bool vclassify(const ZydisDecodedInstruction *zi, const ZydisDecodedOpera
 static void vadd_form(const uint8_t *b, unsigned len, const char *name, ZydisMnemonic m, bool mem,
 		      const struct vform_info *vi)
 {
-	struct form *fm;
-	for (unsigned f = 0; f < nvforms; f++) {
-		if (strcmp(vforms[f].name, name))
-			continue;
-		if (vforms[f].nvar < MAX_VARIANTS) {
-			memcpy(vforms[f].bytes[vforms[f].nvar], b, len);
-			vforms[f].len[vforms[f].nvar++] = (uint8_t)len;
-		}
-		return;
-	}
-	if (nvforms == MAX_VFORMS)
-		return;
-	fm = &vforms[nvforms];
-	memset(fm, 0, sizeof(*fm));
-	snprintf(fm->name, sizeof(fm->name), "%s", name);
-	memcpy(fm->bytes[0], b, len);
-	fm->len[0] = (uint8_t)len;
-	fm->nvar = 1;
-	fm->mnem = (uint16_t)m;
-	fm->mem = mem;
-	fm->bt_reg = -1;
-	vinfo[nvforms++] = *vi;
+	bool full;
+	if (form_table_add(vforms, &nvforms, MAX_VFORMS, b, len, name, m, mem, &full))
+		vinfo[nvforms - 1] = *vi;
 }
 
 static void vconsider(const ZydisDecoder *d, const uint8_t *b, unsigned len, const char *pfx)
@@ -1085,28 +1086,9 @@ static enum xmem xmem_kind(uint8_t op, unsigned reg)
 
 static void xadd_form(const uint8_t *b, unsigned len, const char *name, ZydisMnemonic m, enum xmem kind)
 {
-	struct form *fm;
-	for (unsigned f = 0; f < nxforms; f++) {
-		if (strcmp(xforms[f].name, name))
-			continue;
-		if (xforms[f].nvar < MAX_VARIANTS) {
-			memcpy(xforms[f].bytes[xforms[f].nvar], b, len);
-			xforms[f].len[xforms[f].nvar++] = (uint8_t)len;
-		}
-		return;
-	}
-	if (nxforms == MAX_XFORMS)
-		return;
-	fm = &xforms[nxforms];
-	memset(fm, 0, sizeof(*fm));
-	snprintf(fm->name, sizeof(fm->name), "%s", name);
-	memcpy(fm->bytes[0], b, len);
-	fm->len[0] = (uint8_t)len;
-	fm->nvar = 1;
-	fm->mnem = (uint16_t)m;
-	fm->mem = kind != XM_NONE;
-	fm->bt_reg = -1;
-	xkind[nxforms++] = kind;
+	bool full;
+	if (form_table_add(xforms, &nxforms, MAX_XFORMS, b, len, name, m, kind != XM_NONE, &full))
+		xkind[nxforms - 1] = kind;
 }
 
 /* One encoding: register forms are grouped by ModRM & 0xf8 (ST(0)..ST(7) are the variants). */

@@ -18,8 +18,8 @@
 #include "tests/unit/x86_test_util.h"
 
 #define CODE 0x8000ull
-#define IDT 0x10000ull
-#define HANDLERS 0x20000ull
+#define IDT XT_IDT
+#define HANDLERS XT_HANDLERS
 #define KSTACK 0x70000ull
 #define USTACK 0x60000ull
 
@@ -148,33 +148,6 @@ static void page_tables(struct xt *t, uint64_t flags)
 		xt_w64(t, 0x3000 + i * 8, (i << 21) | flags);
 }
 
-/* A 64-bit interrupt gate for vector v to handler h (DPL dpl). */
-static void gate64(struct xt *t, unsigned v, uint64_t h, unsigned dpl, bool present)
-{
-	uint64_t lo = (h & 0xffff) | (0x08ull << 16) | ((0x8eull | (dpl << 5)) << 40) | ((h >> 16) & 0xffff) << 48;
-	if (!present)
-		lo &= ~(1ull << 47);
-	xt_w64(t, IDT + v * 16, lo);
-	xt_w64(t, IDT + v * 16 + 8, h >> 32);
-}
-
-/* Handlers for vectors 0-31: mov $v, %al; (pop %rcx if an error code); hlt. */
-static void exception_handlers(struct xt *t)
-{
-	for (unsigned v = 0; v < 32; v++) {
-		uint8_t *p = t->ram + HANDLERS + v * 16;
-		bool err = v == 8 || (v >= 10 && v <= 14) || v == 17;
-		*p++ = 0xb0;
-		*p++ = (uint8_t)v;
-		if (err)
-			*p++ = 0x59;
-		*p = 0xf4;
-		gate64(t, v, HANDLERS + v * 16, 0, true);
-	}
-	t->cpu->idt.base = IDT;
-	t->cpu->idt.limit = 256 * 16 - 1;
-}
-
 static void setup_long(struct xt *t)
 {
 	assert_int_equal(xt_init(t, 4 << 20), 0);
@@ -184,7 +157,7 @@ static void setup_long(struct xt *t)
 	xt_w64(t, 0x12010, 0x00cf93000000ffffull);
 	t->cpu->gdt.base = 0x12000;
 	t->cpu->gdt.limit = 0x17;
-	exception_handlers(t);
+	xt_exception_handlers(t);
 	t->cpu->r[X86_RSP] = KSTACK;
 	t->cpu->rip = CODE;
 	x86_state_changed(t->cpu);
@@ -335,7 +308,7 @@ static void test_double_and_triple_fault(void **state)
 	(void)state;
 	setup_long(&t);
 	memcpy(t.ram + CODE, pf, sizeof(pf));
-	gate64(&t, 14, HANDLERS + 14 * 16, 0, false);	/* #PF gate not present: #NP while delivering #PF */
+	xt_gate64(&t, 14, HANDLERS + 14 * 16, 0, false);	/* #PF gate not present: #NP while delivering #PF */
 	assert_int_equal(run(&t), X86_RUN_HLT);
 	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 8);
 	assert_int_equal(t.cpu->r[X86_RCX], 0);
@@ -424,7 +397,7 @@ static void test_privilege_syscall_int(void **state)
 	xt_w64(&t, tss + 4, KSTACK);	/* rsp0 */
 	c->gdt.base = gdt;
 	c->gdt.limit = 0x3f;
-	gate64(&t, 0x80, 0xb000, 3, true);
+	xt_gate64(&t, 0x80, 0xb000, 3, true);
 	c->star = (0x18ull << 48) | (0x08ull << 32);
 	c->lstar = 0xa000;
 	c->sfmask = 0x200;

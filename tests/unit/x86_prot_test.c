@@ -26,38 +26,15 @@
 #include "emu/x86/x86-local.h"
 
 #define CODE 0x8000ull
-#define IDT 0x10000ull
+#define IDT XT_IDT
 #define TSS 0x11000ull
 #define GDT 0x12000ull
-#define HANDLERS 0x20000ull
+#define HANDLERS XT_HANDLERS
 #define KSTACK 0x70000ull
 #define USER 0x200000ull	/* first byte of the user-accessible 2 MiB page */
 
 #define CR4_SMEP (1u << 20)
 #define CR4_SMAP (1u << 21)
-
-static void gate64(struct xt *t, unsigned v, uint64_t h)
-{
-	uint64_t lo = (h & 0xffff) | (0x08ull << 16) | (0x8eull << 40) | ((h >> 16) & 0xffff) << 48;
-	xt_w64(t, IDT + v * 16, lo);
-	xt_w64(t, IDT + v * 16 + 8, h >> 32);
-}
-
-static void exception_handlers(struct xt *t)
-{
-	for (unsigned v = 0; v < 32; v++) {
-		uint8_t *p = t->ram + HANDLERS + v * 16;
-		bool err = v == 8 || (v >= 10 && v <= 14) || v == 17;
-		*p++ = 0xb0;
-		*p++ = (uint8_t)v;
-		if (err)
-			*p++ = 0x59;
-		*p = 0xf4;
-		gate64(t, v, HANDLERS + v * 16);
-	}
-	t->cpu->idt.base = IDT;
-	t->cpu->idt.limit = 256 * 16 - 1;
-}
 
 /* Long mode at CPL 0 with the user page at USER; cr4_extra: SMEP/SMAP. */
 static void setup(struct xt *t, uint32_t cr4_extra)
@@ -80,7 +57,7 @@ static void setup(struct xt *t, uint32_t cr4_extra)
 	c->gdt.base = GDT;
 	c->gdt.limit = 0x37;
 	c->seg[X86_TR] = (struct x86_seg){ .base = TSS, .limit = 0x67, .ar = 0x8b, .sel = 0x28 };
-	exception_handlers(t);
+	xt_exception_handlers(t);
 	c->cr4 |= cr4_extra;
 	c->r[X86_RSP] = KSTACK;
 	c->r[X86_RBX] = USER;

@@ -61,6 +61,37 @@ static inline void xt_fini(struct xt *t)
 
 static inline void xt_w64(struct xt *t, uint64_t a, uint64_t v) { memcpy(t->ram + a, &v, 8); }
 
+/* Where xt_exception_handlers() puts the IDT and its handlers (tests keep clear of them). */
+#define XT_IDT 0x10000ull
+#define XT_HANDLERS 0x20000ull
+
+/* A 64-bit interrupt gate in the IDT at XT_IDT: vector v to handler h, DPL dpl. */
+static inline void xt_gate64(struct xt *t, unsigned v, uint64_t h, unsigned dpl, bool present)
+{
+	uint64_t lo = (h & 0xffff) | (0x08ull << 16) | ((0x8eull | (dpl << 5)) << 40) | ((h >> 16) & 0xffff) << 48;
+	if (!present)
+		lo &= ~(1ull << 47);
+	xt_w64(t, XT_IDT + v * 16, lo);
+	xt_w64(t, XT_IDT + v * 16 + 8, h >> 32);
+}
+
+/* Handlers for vectors 0-31 (mov $v, %al; pop %rcx if an error code; hlt) and the IDT for them. */
+static inline void xt_exception_handlers(struct xt *t)
+{
+	for (unsigned v = 0; v < 32; v++) {
+		uint8_t *p = t->ram + XT_HANDLERS + v * 16;
+		bool err = v == 8 || (v >= 10 && v <= 14) || v == 17;
+		*p++ = 0xb0;
+		*p++ = (uint8_t)v;
+		if (err)
+			*p++ = 0x59;
+		*p = 0xf4;
+		xt_gate64(t, v, XT_HANDLERS + v * 16, 0, true);
+	}
+	t->cpu->idt.base = XT_IDT;
+	t->cpu->idt.limit = 256 * 16 - 1;
+}
+
 static inline void xt_flat(struct x86_seg *s, uint16_t sel, uint32_t ar)
 {
 	s->sel = sel;

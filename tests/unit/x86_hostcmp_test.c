@@ -509,20 +509,29 @@ static int setup_sandbox(void)
 	return 0;
 }
 
-static void test_hostcmp(void **state)
+/*
+ * The start every comparison test shares: a skip with the reason off x86-64 or without the native
+ * sandbox, the fault handlers installed again (cmocka puts its own back before each test), and a
+ * long-mode CPU. Returns the cases per form (X86_HOSTCMP_CASES, default 1000).
+ */
+static unsigned long hostcmp_begin(struct xt *t)
 {
-	struct xt t;
-	unsigned long cases = 1000, total = 0, bad_forms = 0;
 	const char *env = getenv("X86_HOSTCMP_CASES");
-	(void)state;
 #if !defined(__x86_64__)
 	TEST_REQUIRE(0, "the host is not x86-64");
 #endif
 	TEST_REQUIRE(setup_sandbox() == 0, "cannot map the native sandbox at %#llx", (unsigned long long)BUF_ADDR);
-	if (env)
-		cases = strtoul(env, NULL, 0);
-	assert_int_equal(xt_init(&t, 4 << 20), 0);
-	xt_long_mode(&t);
+	install_fault_handlers();
+	assert_int_equal(xt_init(t, 4 << 20), 0);
+	xt_long_mode(t);
+	return env ? strtoul(env, NULL, 0) : 1000;
+}
+
+static void test_hostcmp(void **state)
+{
+	struct xt t;
+	unsigned long cases = hostcmp_begin(&t), total = 0, bad_forms = 0;
+	(void)state;
 	t.cpu->log = NULL;
 	discover();
 	srand(12345);
@@ -884,18 +893,8 @@ static void vrun_form(struct xt *t, unsigned fi, unsigned long cases)
 static void test_hostcmp_sse(void **state)
 {
 	struct xt t;
-	unsigned long cases = 1000, total = 0, bad_forms = 0;
-	const char *env = getenv("X86_HOSTCMP_CASES");
+	unsigned long cases = hostcmp_begin(&t), total = 0, bad_forms = 0;
 	(void)state;
-#if !defined(__x86_64__)
-	TEST_REQUIRE(0, "the host is not x86-64");
-#endif
-	TEST_REQUIRE(setup_sandbox() == 0, "cannot map the native sandbox at %#llx", (unsigned long long)BUF_ADDR);
-	install_fault_handlers();
-	if (env)
-		cases = strtoul(env, NULL, 0);
-	assert_int_equal(xt_init(&t, 4 << 20), 0);
-	xt_long_mode(&t);
 	t.cpu->cr4 |= (1u << 9) | (1u << 10);	/* OSFXSR, OSXMMEXCPT: as the host kernel runs us */
 	x86_state_changed(t.cpu);
 	t.cpu->log = NULL;
@@ -995,19 +994,8 @@ static void test_hostcmp_sequences(void **state)
 {
 	static struct form seq = { .name = "sequence", .bt_reg = -1 };
 	struct xt t;
-	unsigned long cases = 1000, bad = 0;
-	const char *env = getenv("X86_HOSTCMP_CASES");
+	unsigned long cases = hostcmp_begin(&t) * 5, bad = 0;
 	(void)state;
-#if !defined(__x86_64__)
-	TEST_REQUIRE(0, "the host is not x86-64");
-#endif
-	TEST_REQUIRE(code_page || setup_sandbox() == 0, "cannot map the native sandbox at %#llx",
-		     (unsigned long long)BUF_ADDR);
-	if (env)
-		cases = strtoul(env, NULL, 0);
-	cases *= 5;
-	assert_int_equal(xt_init(&t, 4 << 20), 0);
-	xt_long_mode(&t);
 	t.cpu->log = NULL;
 	srand(4242);
 	for (unsigned long i = 0; i < cases; i++) {
@@ -1436,19 +1424,9 @@ static void xrun_form(struct xt *t, unsigned fi, unsigned long cases, uint64_t n
 static void test_hostcmp_x87(void **state)
 {
 	struct xt t;
-	unsigned long cases = 1000, total = 0, bad_forms = 0;
-	const char *env = getenv("X86_HOSTCMP_CASES");
+	unsigned long cases = hostcmp_begin(&t), total = 0, bad_forms = 0;
 	uint64_t nat_insn;
 	(void)state;
-#if !defined(__x86_64__)
-	TEST_REQUIRE(0, "the host is not x86-64");
-#endif
-	TEST_REQUIRE(setup_sandbox() == 0, "cannot map the native sandbox at %#llx", (unsigned long long)BUF_ADDR);
-	install_fault_handlers();
-	if (env)
-		cases = strtoul(env, NULL, 0);
-	assert_int_equal(xt_init(&t, 4 << 20), 0);
-	xt_long_mode(&t);
 	t.cpu->cr0 |= (1u << 1) | (1u << 5);	/* MP, NE; OSFXSR, OSXMMEXCPT: as the host kernel runs us */
 	t.cpu->cr4 |= (1u << 9) | (1u << 10);
 	x86_state_changed(t.cpu);

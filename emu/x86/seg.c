@@ -571,10 +571,22 @@ static uint64_t sys_desc_hi(struct x86_cpu *cpu, uint16_t sel)
 	return x86_read_sys(cpu, cpu->gdt.base + (sel & ~7u) + 8, 8);
 }
 
+void x86_load_ldt_desc(struct x86_cpu *cpu, uint16_t sel, int vec, int np_vec)
+{
+	uint64_t lo;
+	if (sel & 4)
+		x86_raise_err(cpu, vec, sel & 0xfffc);
+	lo = x86_read_desc(cpu, sel, vec);
+	if (((lo >> 44) & 1) || ((lo >> 40) & 15) != 2)
+		x86_raise_err(cpu, vec, sel & 0xfffc);
+	if (!((lo >> 47) & 1))
+		x86_raise_err(cpu, np_vec, sel & 0xfffc);
+	x86_desc_to_seg(lo, sys_desc_hi(cpu, sel), sel, &cpu->seg[X86_LDTR]);
+}
+
 void x86_h_lldt(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint16_t sel = (uint16_t)x86_rd(cpu, in, 0);
-	uint64_t lo, hi;
 	if (x86_real_or_v86(cpu))
 		x86_ud(cpu);
 	if (!(sel & ~3u)) {
@@ -582,15 +594,7 @@ void x86_h_lldt(struct x86_cpu *cpu, const struct x86_insn *in)
 		cpu->seg[X86_LDTR].ar = X86_AR_UNUSABLE;
 		return;
 	}
-	if (sel & 4)
-		x86_raise_err(cpu, X86_GP, sel & 0xfffc);
-	lo = x86_read_desc(cpu, sel, X86_GP);
-	if (((lo >> 44) & 1) || ((lo >> 40) & 15) != 2)
-		x86_raise_err(cpu, X86_GP, sel & 0xfffc);
-	if (!((lo >> 47) & 1))
-		x86_raise_err(cpu, X86_NP, sel & 0xfffc);
-	hi = sys_desc_hi(cpu, sel);
-	x86_desc_to_seg(lo, hi, sel, &cpu->seg[X86_LDTR]);
+	x86_load_ldt_desc(cpu, sel, X86_GP, X86_NP);
 }
 
 void x86_h_ltr(struct x86_cpu *cpu, const struct x86_insn *in)

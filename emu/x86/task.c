@@ -63,20 +63,11 @@ static void save_state(struct x86_cpu *cpu, uint64_t base, uint64_t eip, uint64_
 
 static void load_ldt(struct x86_cpu *cpu, uint16_t sel)
 {
-	uint64_t lo;
-	struct x86_seg *l = &cpu->seg[X86_LDTR];
 	if (!(sel & ~3u)) {
-		*l = (struct x86_seg){ .sel = sel, .ar = X86_AR_UNUSABLE };
+		cpu->seg[X86_LDTR] = (struct x86_seg){ .sel = sel, .ar = X86_AR_UNUSABLE };
 		return;
 	}
-	if (sel & 4)
-		x86_raise_err(cpu, X86_TS, sel & 0xfffc);
-	lo = x86_read_desc(cpu, sel, X86_TS);
-	if (((lo >> 44) & 1) || ((lo >> 40) & 15) != 2)
-		x86_raise_err(cpu, X86_TS, sel & 0xfffc);
-	if (!((lo >> 47) & 1))
-		x86_raise_err(cpu, X86_TS, sel & 0xfffc);
-	x86_desc_to_seg(lo, 0, sel, l);
+	x86_load_ldt_desc(cpu, sel, X86_TS, X86_TS);	/* 32-bit only: no high descriptor half */
 }
 
 static void load_cs(struct x86_cpu *cpu, uint16_t sel)

@@ -124,6 +124,9 @@ bool x86_exec_bp_at(const struct x86_cpu *cpu, uint64_t lin);	/* cpu.c: a debugg
 /* ---- segmentation ---- */
 void x86_load_seg(struct x86_cpu *cpu, int sreg, uint16_t sel);	/* mov sreg / pop sreg semantics */
 void x86_load_seg_real(struct x86_cpu *cpu, int sreg, uint16_t sel);
+/* LDTR from the GDT descriptor for sel (not null): faults with vec (#GP for lldt, #TS in a task
+ * switch), np_vec when the descriptor is not present. */
+void x86_load_ldt_desc(struct x86_cpu *cpu, uint16_t sel, int vec, int np_vec);
 /* Reads the 8-byte descriptor for sel (from the GDT or LDT); raises #GP(sel) if outside the table. */
 uint64_t x86_read_desc(struct x86_cpu *cpu, uint16_t sel, int vec);
 void x86_desc_to_seg(uint64_t lo, uint64_t hi, uint16_t sel, struct x86_seg *s);

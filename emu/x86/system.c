@@ -130,15 +130,12 @@ void x86_mov_cr(struct x86_cpu *cpu, const struct x86_insn *in)
 	}
 }
 
+/* A guest DR0-DR7 write changes what the run loop must watch: the same recomputation as a
+ * debugger's change (single-instruction mode for DR7 breakpoints, TLB fast paths dropped). */
 static void dr7_changed(struct x86_cpu *cpu)
 {
-	bool data = false;
-	for (int i = 0; i < 4; i++)
-		if ((cpu->dr7 >> (i * 2)) & 3)
-			data = true;
 	cpu->end_block = true;
-	(void)data;
-	x86_tlb_flush(cpu, false);
+	x86_debug_changed(cpu);
 }
 
 void x86_mov_dr(struct x86_cpu *cpu, const struct x86_insn *in)

@@ -560,6 +560,19 @@ static void test_debug_events(void **state)
 	assert_int_equal(stack_at(&t, 0), CODE + 11);
 	assert_true(t.cpu->dr6 & (1u << 14));
 	xt_fini(&t);
+
+	/* the guest's own DR0/DR7 write watchpoint: mov $0x5000,%eax; mov %rax,%dr0;
+	 * mov $0xd0001,%eax (L0, RW0 = write, LEN0 = 4); mov %rax,%dr7; mov %eax,0x5000; nop; hlt
+	 * -> #DB (vector 1) after the store, DR6.B0 set */
+	static const uint8_t dr[] = { 0xb8, 0x00, 0x50, 0x00, 0x00, 0x0f, 0x23, 0xc0, 0xb8, 0x01, 0x00, 0x0d, 0x00,
+				      0x0f, 0x23, 0xf8, 0x89, 0x04, 0x25, 0x00, 0x50, 0x00, 0x00, 0x90, 0xf4 };
+	setup_long(&t);
+	memcpy(t.ram + CODE, dr, sizeof(dr));
+	assert_int_equal(run(&t), X86_RUN_HLT);
+	assert_int_equal(t.cpu->r[X86_RAX] & 0xff, 1);
+	assert_int_equal(stack_at(&t, 0), CODE + 23);
+	assert_true(t.cpu->dr6 & 1);
+	xt_fini(&t);
 }
 
 static unsigned hlt_step_acks;
